@@ -1,0 +1,34 @@
+# install() + package configs so an out-of-tree project can find_package(consul) / find_package(cbes).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS consul EXPORT consulTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY libconsul/include/consul DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT consulTargets NAMESPACE consul:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/consul)
+configure_package_config_file(cmake/consulConfig.cmake.in
+                              ${CMAKE_CURRENT_BINARY_DIR}/consulConfig.cmake
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/consul)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/consulConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/consulConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/consulConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/consul)
+
+install(TARGETS cbes EXPORT cbesTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY libcbes/include/cbes DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT cbesTargets NAMESPACE cbes:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
+configure_package_config_file(cmake/cbesConfig.cmake.in
+                              ${CMAKE_CURRENT_BINARY_DIR}/cbesConfig.cmake
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/cbesConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/cbesConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/cbesConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
+
+install(DIRECTORY ${CMAKE_BINARY_DIR}/bin/ DESTINATION ${CMAKE_INSTALL_BINDIR}
+        USE_SOURCE_PERMISSIONS FILES_MATCHING PATTERN "cbes*")

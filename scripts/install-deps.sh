@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cbes builds with, only those that are missing; quiet when
+# everything is there. Needs root (or sudo) only when something must be installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  libboost-log1.81-dev libboost-program-options1.81-dev libboost-regex1.81-dev
+  libtoml11-dev catch2 libssl-dev libsnappy-dev openssl curl
+)
+# Stock third-party clients the compatibility tests drive against the fakes.
+packages+=(python3 python3-consul2 python3-requests)
+# Node.js (for npm's stock clients) may come from another Debian repository that bundles npm.
+command -v npm >/dev/null || packages+=(nodejs npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "error: missing packages ${missing[*]}; run as root or install sudo" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,91 @@
+#pragma once
+// A Consul-compatible single-node dev agent for tests and cbes-sandbox.
+//
+// It serves the subset of Consul's HTTP API described in
+// shared/reference/consul-http-api.md (KV, sessions, agent services + TTL checks, health,
+// catalog, status, txn, blocking queries, ACL tokens) with the edge cases of its §9, so that
+// libconsul and stock Consul clients (python3-consul2, npm `consul`) behave against it as
+// against `consul agent -dev`. It runs on its own thread; every method here is thread-safe.
+//
+//   cbes::testkit::consul_agent agent;            // 127.0.0.1, ephemeral port
+//   agent.start();
+//   std::string base = agent.url();               // "http://127.0.0.1:41234"
+//   agent.fail_next_requests(3, 500);             // next 3 requests: 500 "No cluster leader"
+//   agent.stop();
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace cbes::testkit {
+
+struct consul_agent_options {
+  std::string bind_address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 = ephemeral; see consul_agent::port()
+  std::string node_name = "cbes-sandbox";
+  std::string datacenter = "dc1";
+  // When non-empty, ACLs are enforced: requests must carry this token (X-Consul-Token,
+  // Authorization: Bearer, or ?token=) or get 403 "ACL not found".
+  std::string acl_master_token;
+  // Time is driven by consul_agent::advance() instead of the steady clock: session TTLs,
+  // check TTLs, lock-delay, the critical-service reaper and blocking-query waits only move
+  // when the test advances the clock.
+  bool manual_clock = false;
+  // Blocking-query jitter (up to wait/16) as Consul adds it; tests turn it off to be exact.
+  bool jitter = true;
+  // TLS: when both are set the agent serves HTTPS with this PEM certificate chain and key.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+class consul_agent {
+ public:
+  explicit consul_agent(consul_agent_options options = {});
+  ~consul_agent();  // stops the agent
+  consul_agent(const consul_agent&) = delete;
+  consul_agent& operator=(const consul_agent&) = delete;
+
+  // Binds, starts the server thread, and returns once connections are accepted.
+  // Throws std::system_error when the port cannot be bound.
+  void start();
+  // Closes the listener and every connection (in-flight long polls are dropped).
+  void stop();
+
+  std::uint16_t port() const;
+  std::string url() const;  // "http://127.0.0.1:<port>" (https when TLS is on)
+
+  // Manual clock only: moves time forward and runs every timer that falls due.
+  void advance(std::chrono::milliseconds d);
+
+  // ---- fault injection ----
+  // The next n requests (any endpoint) fail with `status`: 500 answers "No cluster leader",
+  // 503 answers "Service Unavailable", 429 answers with an empty body.
+  void fail_next_requests(int n, int status = 500);
+  // Every response is delayed by d before it is written (0 = off).
+  void delay_responses(std::chrono::milliseconds d);
+  // Every long poll currently waiting is dropped: its connection is closed without answer.
+  void drop_long_polls();
+  // The raft index goes backwards (as after a dev-agent restart or snapshot restore): the
+  // global counter restarts low; data is kept with re-numbered indexes. Waiters wake.
+  void reset_index();
+  // Accepts connections and reads requests but never answers, until unfrozen.
+  void freeze(bool on);
+  // The node's serfHealth check turns critical (sessions bound to it are invalidated,
+  // health/service?passing hides its services) or passing again.
+  void kill_node(bool dead = true);
+  // No leader: default and consistent reads and all writes answer 500 "No cluster leader";
+  // ?stale reads still work with X-Consul-KnownLeader: false; status/leader answers "".
+  void lose_leader(bool lost = true);
+  // Wakes every blocking query without a change (the query returns with the same index).
+  void spurious_wakeup();
+
+  // ---- inspection ----
+  std::uint64_t current_index() const;
+  std::size_t requests_served() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cbes::testkit

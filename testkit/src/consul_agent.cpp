@@ -1,0 +1,1 @@
+#include "cbes/testkit/consul_agent.hpp"

@@ -26,7 +26,7 @@ frame_builder subdoc_multi_lookup_request::encode() const {
     detail::put_u16(value, static_cast<std::uint16_t>(s.path.size()));
     value += s.path;
   }
-  auto b = frame_builder::request(opcode::subdoc_multi_lookup).key(key).value(std::move(value));
+  auto b = frame_builder::request(opcode::subdoc_multi_lookup).key(key).value(value);
   if (doc_flags != 0)
     b.extras(std::string(1, static_cast<char>(doc_flags)));
   return b;
@@ -66,7 +66,7 @@ frame_builder subdoc_multi_lookup_response::encode(status s) const {
     detail::put_u32(value, static_cast<std::uint32_t>(r.value.size()));
     value += r.value;
   }
-  return frame_builder::response(opcode::subdoc_multi_lookup, s).cas(cas).value(std::move(value));
+  return frame_builder::response(opcode::subdoc_multi_lookup, s).cas(cas).value(value);
 }
 
 result<subdoc_multi_lookup_response> subdoc_multi_lookup_response::decode(const frame& f) {
@@ -109,7 +109,7 @@ frame_builder subdoc_multi_mutation_request::encode() const {
                .key(key)
                .extras(extras)
                .cas(cas)
-               .value(std::move(value));
+               .value(value);
   if (durability)
     b.durability(*durability);
   return b;
@@ -174,8 +174,7 @@ frame_builder subdoc_multi_mutation_response::encode(status s) const {
     detail::put_u32(value, static_cast<std::uint32_t>(r.value.size()));
     value += r.value;
   }
-  auto b =
-      frame_builder::response(opcode::subdoc_multi_mutation, s).cas(cas).value(std::move(value));
+  auto b = frame_builder::response(opcode::subdoc_multi_mutation, s).cas(cas).value(value);
   if (token && (s == status::success || s == status::subdoc_success_deleted)) {
     std::string extras;
     detail::put_u64(extras, token->vbucket_uuid);

@@ -44,7 +44,7 @@ frame_builder get_all_vb_seqnos_response::encode(status s) const {
     detail::put_u16(value, e.vbucket);
     detail::put_u64(value, e.seqno);
   }
-  return frame_builder::response(opcode::get_all_vb_seqnos, s).value(std::move(value));
+  return frame_builder::response(opcode::get_all_vb_seqnos, s).value(value);
 }
 
 result<get_all_vb_seqnos_response> get_all_vb_seqnos_response::decode(const frame& f) {

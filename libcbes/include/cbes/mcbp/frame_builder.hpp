@@ -46,7 +46,6 @@ class frame_builder {
   frame_builder& extras(std::string_view v) { return extras_.assign(v), *this; }
   frame_builder& key(std::string_view v) { return key_.assign(v), *this; }
   frame_builder& value(std::string_view v) { return value_.assign(v), *this; }
-  frame_builder& value(std::string&& v) { return value_ = std::move(v), *this; }
 
   // Raw framing extras / one FrameInfo entry / typed entries.
   frame_builder& framing_extras(std::string_view v) { return framing_extras_.assign(v), *this; }

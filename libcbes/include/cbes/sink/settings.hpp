@@ -19,15 +19,15 @@ namespace cbes::sink {
 // `[elasticsearch.docStructure]`.
 struct doc_structure_settings {
   // Empty = no metadata object (the Java code default; the example config uses "meta").
-  std::string metadata_field_name;
+  std::string metadata_field_name{};
   bool document_content_at_top_level = false;
   bool wrap_counters = false;
 };
 
 // `[elasticsearch.typeDefaults]` (no `routing` here: §4).
 struct type_defaults {
-  std::string index;
-  std::string pipeline;
+  std::string index{};
+  std::string pipeline{};
   bool ignore = false;
   bool ignore_deletes = false;
   bool match_on_qualified_key = false;
@@ -36,14 +36,14 @@ struct type_defaults {
 // One `[[elasticsearch.type]]` entry; exactly one of prefix / regex. Absent fields inherit from
 // type_defaults.
 struct type_rule_settings {
-  std::optional<std::string> prefix;
-  std::optional<std::string> regex;  // Java regex syntax, whole-key match, group `(?<index>...)`
-  std::optional<std::string> index;
-  std::optional<std::string> pipeline;
-  std::optional<std::string> routing;  // JSON pointer into the document, e.g. "/airlineid"
-  std::optional<bool> ignore;
-  std::optional<bool> ignore_deletes;
-  std::optional<bool> match_on_qualified_key;
+  std::optional<std::string> prefix{};
+  std::optional<std::string> regex{};  // Java regex syntax, whole-key match, group `(?<index>...)`
+  std::optional<std::string> index{};
+  std::optional<std::string> pipeline{};
+  std::optional<std::string> routing{};  // JSON pointer into the document, e.g. "/airlineid"
+  std::optional<bool> ignore{};
+  std::optional<bool> ignore_deletes{};
+  std::optional<bool> match_on_qualified_key{};
 };
 
 // `[elasticsearch.bulkRequestLimits]`.
@@ -56,7 +56,7 @@ struct bulk_limits {
 
 // `[elasticsearch.rejectionLog]`: empty index = rejection log disabled (Java code default).
 struct rejection_log_settings {
-  std::string index;
+  std::string index{};
 };
 
 // Back-off between retry rounds (§5.5): full jitter, uniform in [0, d], d = first_delay,
@@ -65,16 +65,16 @@ struct rejection_log_settings {
 struct retry_settings {
   std::chrono::milliseconds first_delay{100};
   std::chrono::milliseconds max_delay = std::chrono::minutes(5);
-  std::optional<std::uint32_t> max_attempts;
+  std::optional<std::uint32_t> max_attempts{};
 };
 
 struct sink_settings {
-  doc_structure_settings doc_structure;
-  type_defaults defaults;
-  std::vector<type_rule_settings> types;  // order matters: first match wins
-  bulk_limits limits;
-  rejection_log_settings rejection_log;
-  retry_settings retry;
+  doc_structure_settings doc_structure{};
+  type_defaults defaults{};
+  std::vector<type_rule_settings> types{};  // order matters: first match wins
+  bulk_limits limits{};
+  rejection_log_settings rejection_log{};
+  retry_settings retry{};
 };
 
 // First configuration error as one line naming the setting, or nullopt when the settings are
@@ -89,7 +89,7 @@ std::optional<std::string> validate(const sink_settings& settings);
 //   check_json_pointer("airlineid");  // {0, "must be empty or start with '/'"}
 struct syntax_error {
   std::size_t position;
-  std::string message;
+  std::string message{};
 };
 std::optional<syntax_error> check_json_pointer(std::string_view pointer);
 

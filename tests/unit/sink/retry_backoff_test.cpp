@@ -48,6 +48,15 @@ TEST_CASE("retry back-off: full jitter spans [0, ceiling]") {
   CHECK(low.next_delay(lo) == milliseconds(0));
 }
 
+TEST_CASE("retry back-off: a draw maps onto [0, d] proportionally") {
+  using ms = milliseconds;
+  CHECK(retry_backoff::jitter(ms(100), 0) == ms(0));
+  CHECK(retry_backoff::jitter(ms(100), UINT64_MAX) == ms(100));
+  CHECK(retry_backoff::jitter(ms(100), UINT64_MAX / 2) == ms(50));
+  CHECK(retry_backoff::jitter(std::chrono::minutes(5), UINT64_MAX) == std::chrono::minutes(5));
+  CHECK(retry_backoff::jitter(ms(0), UINT64_MAX) == ms(0));
+}
+
 TEST_CASE("retry back-off: random delays stay within their bounds and are not constant") {
   std::mt19937_64 rng(12345);
   bool varied = false;

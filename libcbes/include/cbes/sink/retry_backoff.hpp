@@ -7,6 +7,7 @@
 //   std::mt19937_64 rng{std::random_device{}()};
 //   while (auto delay = b.next_delay(rng)) { sleep(*delay); if (resend()) break; }
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -23,16 +24,20 @@ class retry_backoff {
   // capped at max_delay.
   std::chrono::milliseconds ceiling(std::uint32_t retry) const;
 
-  // Delay before the next retry, or nullopt when max_attempts tries have been made.
-  template <class Rng>
+  // Delay before the next retry, or nullopt when max_attempts tries have been made. Rng yields
+  // uniform 64-bit values (e.g. std::mt19937_64); the delay is scaled from one draw, so a given
+  // draw maps to the same delay on every platform (0 -> 0 ms, 2^64-1 -> d).
+  template <std::uniform_random_bit_generator Rng>
   std::optional<std::chrono::milliseconds> next_delay(Rng& rng) {
+    static_assert(Rng::min() == 0 && Rng::max() == UINT64_MAX, "needs a 64-bit generator");
     if (!may_retry())
       return std::nullopt;
     ++retries_;
-    const auto d = ceiling(retries_);
-    std::uniform_int_distribution<std::int64_t> uniform(0, d.count());
-    return std::chrono::milliseconds(uniform(rng));
+    return jitter(ceiling(retries_), static_cast<std::uint64_t>(rng()));
   }
+
+  // Full jitter: `draw` (uniform over 64 bits) scaled onto [0, d] inclusive.
+  static std::chrono::milliseconds jitter(std::chrono::milliseconds d, std::uint64_t draw);
 
   // Whether one more try is allowed (the first try counts as an attempt).
   bool may_retry() const {

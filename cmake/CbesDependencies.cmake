@@ -1,7 +1,7 @@
 # Debian 12 packages: Boost 1.81 (json, url, log, program_options, system), toml11, Catch2 v2,
 # OpenSSL, snappy. Boost.JSON and Boost.URL are linked as compiled libraries, never src.hpp.
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url system log program_options)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url system log program_options regex)
 find_package(OpenSSL REQUIRED)
 
 # Asio: coroutines are standard in C++20; no deprecated names; Beast without its own

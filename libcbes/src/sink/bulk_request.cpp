@@ -1,0 +1,270 @@
+#include "cbes/sink/bulk_request.hpp"
+
+#include <charconv>
+#include <utility>
+
+namespace cbes::sink {
+namespace {
+
+constexpr std::string_view replacement_character = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the well-formed UTF-8 sequence at the start of `s` (Unicode Table 3-7), or 0 with
+// `bad` set to the length of its maximal ill-formed subpart (replaced by one U+FFFD).
+std::size_t utf8_sequence(std::string_view s, std::size_t& bad) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  std::size_t need;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    need = 2;
+    if (c == 0xE0)
+      lo = 0xA0;
+    else if (c == 0xED)
+      hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 3;
+    if (c == 0xF0)
+      lo = 0x90;
+    else if (c == 0xF4)
+      hi = 0x8F;
+  } else {
+    bad = 1;
+    return 0;
+  }
+  for (std::size_t i = 1; i <= need; ++i) {
+    const bool ok =
+        i < s.size() && (i == 1 ? (b(i) >= lo && b(i) <= hi) : (b(i) >= 0x80 && b(i) <= 0xBF));
+    if (!ok) {
+      bad = i;
+      return 0;
+    }
+  }
+  return need + 1;
+}
+
+bool plain(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+void append_escaped_control(std::string& out, unsigned char c) {
+  static constexpr char hex[] = "0123456789abcdef";
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    default:
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+  }
+}
+
+std::string dedup_key(const bulk_action& a) {
+  std::string key;
+  key.reserve(a.id.size() + 1 + a.index.size());
+  key += a.id;
+  key += '\0';
+  key += a.index;
+  return key;
+}
+
+// Upper bound of a JSON string's encoded size, so body() allocates once.
+std::size_t json_string_bound(std::string_view s) {
+  return 2 + 6 * s.size();
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t run = i;
+    while (run < text.size() && plain(static_cast<unsigned char>(text[run])))
+      ++run;
+    out.append(text.data() + i, run - i);
+    i = run;
+    if (i == text.size())
+      break;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      append_escaped_control(out, c);
+      ++i;
+      continue;
+    }
+    std::size_t bad = 0;
+    const std::size_t n = utf8_sequence(text.substr(i), bad);
+    if (n > 0) {
+      out.append(text.data() + i, n);
+      i += n;
+    } else {
+      out += replacement_character;
+      i += bad;
+    }
+  }
+  out += '"';
+}
+
+std::size_t utf8_length_after_repair(std::string_view text) {
+  std::size_t len = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t bad = 0;
+    const std::size_t n = utf8_sequence(text.substr(i), bad);
+    if (n > 0) {
+      len += n;
+      i += n;
+    } else {
+      len += replacement_character.size();
+      i += bad;
+    }
+  }
+  return len;
+}
+
+bulk_action bulk_action::index_doc(std::string id, std::string index, std::string source,
+                                   std::optional<std::string> routing,
+                                   std::optional<std::string> pipeline,
+                                   std::optional<std::size_t> content_length) {
+  bulk_action a;
+  a.type = action_type::index;
+  a.estimated_bytes = action_overhead_bytes + content_length.value_or(source.size());
+  a.id = std::move(id);
+  a.index = std::move(index);
+  a.source = std::move(source);
+  a.routing = std::move(routing);
+  a.pipeline = std::move(pipeline);
+  return a;
+}
+
+bulk_action bulk_action::delete_doc(std::string id, std::string index) {
+  bulk_action a;
+  a.type = action_type::remove;
+  a.id = std::move(id);
+  a.index = std::move(index);
+  a.estimated_bytes = action_overhead_bytes;
+  return a;
+}
+
+bulk_request_builder::bulk_request_builder(bulk_limits limits) : limits_(limits) {
+  actions_.reserve(limits_.actions);
+  positions_.reserve(limits_.actions);
+}
+
+add_result bulk_request_builder::add(bulk_action action) {
+  const std::size_t id_bytes = utf8_length_after_repair(action.id);
+  if (id_bytes == 0 || id_bytes > max_document_id_bytes)
+    return {add_status::invalid_id, std::nullopt};
+  auto [it, inserted] = positions_.try_emplace(dedup_key(action), actions_.size());
+  if (inserted) {
+    estimated_bytes_ += action.estimated_bytes;
+    actions_.push_back(std::move(action));
+    return {add_status::added, std::nullopt};
+  }
+  // §5.6: the newer event replaces the older one at the older one's position.
+  bulk_action& slot = actions_[it->second];
+  const std::uint64_t replaced = slot.tag;
+  estimated_bytes_ = estimated_bytes_ - slot.estimated_bytes + action.estimated_bytes;
+  slot = std::move(action);
+  return {add_status::replaced, replaced};
+}
+
+bool bulk_request_builder::full() const {
+  return actions_.size() >= limits_.actions || estimated_bytes_ >= limits_.bytes;
+}
+
+std::string bulk_request_builder::body() const {
+  static constexpr std::string_view index_open = R"({"index":{"_index":)";
+  static constexpr std::string_view delete_open = R"({"delete":{"_index":)";
+  static constexpr std::string_view id_key = R"(,"_id":)";
+  static constexpr std::string_view routing_key = R"(,"routing":)";
+  static constexpr std::string_view pipeline_key = R"(,"pipeline":)";
+  static constexpr std::string_view close = "}}\n";
+
+  std::size_t bound = 0;
+  for (const auto& a : actions_) {
+    bound += delete_open.size() + json_string_bound(a.index) + id_key.size() +
+             json_string_bound(a.id) + close.size();
+    if (a.type == action_type::index) {
+      if (a.routing)
+        bound += routing_key.size() + json_string_bound(*a.routing);
+      if (a.pipeline)
+        bound += pipeline_key.size() + json_string_bound(*a.pipeline);
+      bound += a.source.size() + 1;
+    }
+  }
+  std::string out;
+  out.reserve(bound);
+  for (const auto& a : actions_) {
+    out += a.type == action_type::index ? index_open : delete_open;
+    append_json_string(out, a.index);
+    out += id_key;
+    append_json_string(out, a.id);
+    if (a.type == action_type::index) {
+      if (a.routing) {
+        out += routing_key;
+        append_json_string(out, *a.routing);
+      }
+      if (a.pipeline) {
+        out += pipeline_key;
+        append_json_string(out, *a.pipeline);
+      }
+    }
+    out += close;
+    if (a.type == action_type::index) {
+      out += a.source;
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+std::string bulk_request_builder::target() const {
+  return "/_bulk?timeout=" + bulk_timeout_parameter(limits_.timeout);
+}
+
+std::vector<bulk_action> bulk_request_builder::take() {
+  std::vector<bulk_action> out = std::move(actions_);
+  clear();
+  return out;
+}
+
+void bulk_request_builder::clear() {
+  actions_.clear();
+  actions_.reserve(limits_.actions);
+  positions_.clear();
+  estimated_bytes_ = 0;
+}
+
+std::string bulk_timeout_parameter(std::chrono::milliseconds timeout) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, timeout.count());
+  (void)ec;
+  std::string out(buf, end);
+  out += "ms";
+  return out;
+}
+
+}  // namespace cbes::sink

@@ -1,0 +1,206 @@
+#include "cbes/sink/bulk_response.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace cbes::sink {
+namespace {
+
+namespace json = boost::json;
+
+std::string_view action_name(action_type t) {
+  return t == action_type::index ? "index" : "delete";
+}
+
+// Printable excerpt of an untrusted body for an error message.
+std::string excerpt(std::string_view body) {
+  constexpr std::size_t max = 300;
+  std::string out;
+  for (char c : body.substr(0, max))
+    out += (c >= 0x20 && c < 0x7F) ? c : '?';
+  if (body.size() > max)
+    out += "...";
+  return out;
+}
+
+// Elasticsearch's reason from a whole-request error body (elasticsearch-api.md §1.5):
+// {"error":{"type":T,"reason":R,...},"status":S} or {"error":"text","status":S}.
+std::string error_reason(std::string_view body) {
+  if (body.empty())
+    return "(empty body)";
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
+  if (!ec && v.is_object()) {
+    const auto& obj = v.get_object();
+    if (auto it = obj.find("error"); it != obj.end()) {
+      if (it->value().is_string())
+        return std::string(it->value().get_string());
+      if (const auto* err = it->value().if_object()) {
+        std::string out;
+        if (auto t = err->find("type"); t != err->end() && t->value().is_string())
+          out += t->value().get_string();
+        if (auto r = err->find("reason"); r != err->end() && r->value().is_string()) {
+          if (!out.empty())
+            out += ": ";
+          out += r->value().get_string();
+        }
+        if (!out.empty())
+          return out;
+      }
+    }
+    // Amazon OpenSearch Service's gateway answers {"Message": "..."}.
+    if (auto it = obj.find("Message"); it != obj.end() && it->value().is_string())
+      return std::string(it->value().get_string());
+  }
+  return excerpt(body);
+}
+
+bulk_classification whole(bulk_verdict verdict, std::string message) {
+  bulk_classification c;
+  c.verdict = verdict;
+  c.message = std::move(message);
+  return c;
+}
+
+void reject(bulk_classification& c, std::size_t i, const bulk_action& a, std::string error_text,
+            std::string_view rejection_log_index) {
+  if (a.rejection_log_entry) {
+    // §5.5: a rejection-log write that fails permanently is counted and dropped.
+    c.items[i].outcome = item_outcome::dropped;
+    ++c.dropped_count;
+    return;
+  }
+  c.items[i].outcome = item_outcome::rejected;
+  ++c.rejected_count;
+  if (!rejection_log_index.empty())
+    c.rejections.push_back(rejection_document(a, error_text, rejection_log_index));
+}
+
+}  // namespace
+
+bulk_action rejection_document(const bulk_action& failed, std::string_view error_text,
+                               std::string_view rejection_log_index) {
+  std::string source;
+  source.reserve(48 + failed.index.size() + error_text.size() * 2);
+  source += R"({"index":)";
+  append_json_string(source, failed.index);
+  source += R"(,"action":)";
+  source += failed.type == action_type::index ? R"("INDEX")" : R"("DELETE")";
+  source += R"(,"error":)";
+  append_json_string(source, error_text);
+  source += '}';
+  bulk_action a =
+      bulk_action::index_doc(failed.id, std::string(rejection_log_index), std::move(source));
+  a.tag = failed.tag;
+  a.rejection_log_entry = true;
+  return a;
+}
+
+bulk_classification classify_bulk_response(unsigned http_status, std::string_view body,
+                                           std::span<const bulk_action> sent,
+                                           std::string_view rejection_log_index) {
+  const std::string status_text = "HTTP " + std::to_string(http_status);
+  if (http_status == 413) {
+    // elasticsearch-api.md §6.3: halve the batch; a single action that is still too large can
+    // never succeed, so it is rejected like any other permanent failure.
+    if (sent.size() > 1)
+      return whole(bulk_verdict::split, status_text +
+                                            ": request body larger than Elasticsearch accepts "
+                                            "(http.max_content_length); resend in smaller batches");
+    bulk_classification c;
+    c.items.resize(sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      c.items[i].status = 413;
+      c.items[i].error =
+          R"({"type":"request_entity_too_large","reason":"document larger than the server's request size limit"})";
+      reject(c, i, sent[i], c.items[i].error, rejection_log_index);
+    }
+    return c;
+  }
+  if (http_status == 429 || (http_status >= 500 && http_status <= 599))
+    return whole(bulk_verdict::retry_all, status_text + ": " + error_reason(body));
+  if (http_status == 401)
+    return whole(bulk_verdict::fatal,
+                 "Elasticsearch rejected the credentials (" + status_text + ": " +
+                     error_reason(body) +
+                     "); check elasticsearch.username and elasticsearch.pathToPassword, or the "
+                     "API key when elasticsearch.elasticCloud is enabled");
+  if (http_status == 403)
+    return whole(bulk_verdict::fatal,
+                 "Elasticsearch refused the bulk request (" + status_text + ": " +
+                     error_reason(body) +
+                     "); give the user of elasticsearch.username / elasticsearch.pathToPassword "
+                     "(or the API key) write access to the target indices");
+  if (http_status >= 400 && http_status <= 499)
+    return whole(bulk_verdict::fatal, "Elasticsearch rejected the bulk request (" + status_text +
+                                          "): " + error_reason(body));
+  if (http_status < 200 || http_status > 299)
+    return whole(bulk_verdict::fatal,
+                 "unexpected " + status_text + " answering _bulk: " + error_reason(body));
+
+  unsigned char scratch[16 * 1024];
+  json::monotonic_resource mr(scratch, sizeof scratch);
+  json::parse_options opt;
+  opt.max_depth = 64;
+  boost::system::error_code ec;
+  json::value doc = json::parse(json::string_view(body.data(), body.size()), ec, &mr, opt);
+  if (ec)
+    return whole(bulk_verdict::malformed,
+                 "malformed _bulk response (" + ec.message() + "): " + excerpt(body));
+  const auto* top = doc.if_object();
+  const json::value* items_value = top ? top->if_contains("items") : nullptr;
+  const json::array* items = items_value ? items_value->if_array() : nullptr;
+  if (!items)
+    return whole(bulk_verdict::malformed,
+                 "malformed _bulk response: no 'items' array: " + excerpt(body));
+  if (items->size() != sent.size())
+    return whole(bulk_verdict::malformed,
+                 "malformed _bulk response: " + std::to_string(items->size()) + " items for " +
+                     std::to_string(sent.size()) + " actions");
+
+  bulk_classification c;
+  c.items.resize(sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const bulk_action& a = sent[i];
+    const std::string where = "malformed _bulk response: item " + std::to_string(i);
+    const auto* wrapper = (*items)[i].if_object();
+    if (!wrapper || wrapper->size() != 1)
+      return whole(bulk_verdict::malformed, where + " is not an object with one action key");
+    const auto& [name, result_value] = *wrapper->begin();
+    if (name != action_name(a.type))
+      return whole(bulk_verdict::malformed, where + " answers '" + std::string(name) +
+                                                "' but the request sent '" +
+                                                std::string(action_name(a.type)) + "'");
+    const auto* result = result_value.if_object();
+    const json::value* status_value = result ? result->if_contains("status") : nullptr;
+    if (!status_value || !status_value->is_number())
+      return whole(bulk_verdict::malformed, where + " has no numeric 'status'");
+    boost::system::error_code num_ec;
+    const auto status = status_value->to_number<std::int64_t>(num_ec);
+    if (num_ec || status < 100 || status > 599)
+      return whole(bulk_verdict::malformed, where + " has an invalid 'status'");
+
+    item_result& r = c.items[i];
+    r.status = static_cast<int>(status);
+    const json::value* error = result->if_contains("error");
+    if (error)
+      r.error = json::serialize(*error);
+    if (!error && status >= 200 && status <= 299) {
+      r.outcome = item_outcome::done;
+    } else if (!error && status == 404 && a.type == action_type::remove) {
+      r.outcome = item_outcome::done;  // delete of a missing document: result "not_found"
+    } else if (status == 400 || (status == 404 && error)) {
+      if (!error)
+        r.error = R"({"status":400})";
+      reject(c, i, a, r.error, rejection_log_index);
+    } else {
+      r.outcome = item_outcome::retry;
+      c.retry.push_back(i);
+    }
+  }
+  return c;
+}
+
+}  // namespace cbes::sink

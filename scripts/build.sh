@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 build_dir=${CBES_BUILD_DIR:-build}
 args=(-G Ninja -DCMAKE_BUILD_TYPE=${CBES_BUILD_TYPE:-RelWithDebInfo})
 [[ "${CI:-}" == true ]] && args+=(-DCBES_WERROR=ON)
-export CCACHE_DIR=${CCACHE_DIR:-$PWD/.cache/ccache}
 if [[ ! -f "$build_dir/build.ninja" || $# -gt 0 ]]; then
   cmake -S . -B "$build_dir" "${args[@]}" "$@" >/dev/null
 fi

@@ -1,1 +1,158 @@
-int main() { return 0; }
+// cbes-sandbox: runs the testkit fakes as local servers for the quickstart and for stock
+// clients, e.g. `cbes-sandbox --services=consul --consul-port=0`. Prints one line per service
+// ("ready: consul http://127.0.0.1:8500") once it accepts connections, then runs until
+// SIGINT/SIGTERM. Exit codes: 0 clean stop, 1 a service could not start, 2 bad arguments.
+#include <boost/program_options.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "cbes/testkit/consul_agent.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+// One running fake; destroying it stops it.
+struct running_service {
+  virtual ~running_service() = default;
+  virtual std::string url() const = 0;
+};
+
+// A service the sandbox can run. Later fakes (couchbase, elasticsearch) add an entry here
+// with their own --<name>-* options.
+struct service_kind {
+  std::string name;
+  std::function<void(po::options_description&)> add_options;
+  std::function<std::unique_ptr<running_service>(const po::variables_map&)> start;
+};
+
+struct running_consul : running_service {
+  explicit running_consul(cbes::testkit::consul_agent_options o) : agent(std::move(o)) {
+    agent.start();
+  }
+  std::string url() const override { return agent.url(); }
+  cbes::testkit::consul_agent agent;
+};
+
+std::vector<service_kind> service_kinds() {
+  return {
+      {"consul",
+       [](po::options_description& d) {
+         d.add_options()("consul-port", po::value<int>()->default_value(8500),
+                         "Consul HTTP port on 127.0.0.1 (0 = ephemeral)")(
+             "consul-acl-token", po::value<std::string>()->default_value(""),
+             "enforce ACLs with this master token")(
+             "consul-node-name", po::value<std::string>()->default_value("cbes-sandbox"),
+             "Consul node name")("consul-tls-cert", po::value<std::string>()->default_value(""),
+                                 "PEM certificate chain: serve HTTPS")(
+             "consul-tls-key", po::value<std::string>()->default_value(""), "PEM private key");
+       },
+       [](const po::variables_map& vm) -> std::unique_ptr<running_service> {
+         int port = vm["consul-port"].as<int>();
+         if (port < 0 || port > 65535)
+           throw po::error("--consul-port must be between 0 and 65535, got " +
+                           std::to_string(port));
+         cbes::testkit::consul_agent_options o;
+         o.port = static_cast<std::uint16_t>(port);
+         o.acl_master_token = vm["consul-acl-token"].as<std::string>();
+         o.node_name = vm["consul-node-name"].as<std::string>();
+         o.tls_cert_file = vm["consul-tls-cert"].as<std::string>();
+         o.tls_key_file = vm["consul-tls-key"].as<std::string>();
+         return std::make_unique<running_consul>(std::move(o));
+       }},
+  };
+}
+
+std::string known_names(const std::vector<service_kind>& kinds) {
+  std::string out;
+  for (const auto& k : kinds)
+    out += (out.empty() ? "" : ", ") + k.name;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto kinds = service_kinds();
+  po::options_description desc("Usage: cbes-sandbox --services=consul[,...] [options]\nOptions");
+  desc.add_options()("help,h", "show this help")(
+      "services", po::value<std::string>(),
+      ("comma-separated services to run; known: " + known_names(kinds)).c_str());
+  for (const auto& k : kinds)
+    k.add_options(desc);
+
+  po::variables_map vm;
+  std::vector<const service_kind*> selected;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    if (!vm.count("services"))
+      throw po::error("--services is required");
+    std::string list = vm["services"].as<std::string>();
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      auto comma = list.find(',', start);
+      auto name =
+          list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!name.empty()) {
+        const service_kind* found = nullptr;
+        for (const auto& k : kinds)
+          found = k.name == name ? &k : found;
+        if (!found)
+          throw po::error("unknown service '" + name +
+                          "' in --services (known: " + known_names(kinds) + ")");
+        selected.push_back(found);
+      }
+      if (comma == std::string::npos)
+        break;
+      start = comma + 1;
+    }
+    if (selected.empty())
+      throw po::error("--services lists no service");
+  } catch (const po::error& e) {
+    std::cerr << "cbes-sandbox: " << e.what() << " (try --services=consul, see --help)\n";
+    return 2;
+  }
+
+  // Block the stop signals before any server thread starts so that only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::vector<std::unique_ptr<running_service>> running;
+  for (const auto* k : selected) {
+    try {
+      running.push_back(k->start(vm));
+    } catch (const po::error& e) {
+      std::cerr << "cbes-sandbox: " << e.what() << " (see --help)\n";
+      return 2;
+    } catch (const std::system_error& e) {
+      std::cerr << "cbes-sandbox: cannot start " << k->name << ": " << e.code().message()
+                << " (is another server using the port? use --" << k->name
+                << "-port=0 for an ephemeral one)\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "cbes-sandbox: cannot start " << k->name << ": " << e.what() << "\n";
+      return 1;
+    }
+    std::cout << "ready: " << k->name << " " << running.back()->url() << std::endl;
+  }
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  running.clear();
+  return 0;
+}

@@ -82,6 +82,9 @@ class consul_agent {
   // ---- inspection ----
   std::uint64_t current_index() const;
   std::size_t requests_served() const;
+  // Requests currently parked (blocking queries, frozen requests); lets tests act only once
+  // a long poll is really waiting.
+  std::size_t waiting_queries() const;
 
  private:
   struct impl;

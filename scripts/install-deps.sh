@@ -10,7 +10,7 @@ packages=(
   libtoml11-dev catch2 libssl-dev libsnappy-dev openssl curl
 )
 # Stock third-party clients the compatibility tests drive against the fakes.
-packages+=(python3 python3-consul2 python3-requests)
+packages+=(python3 python3-consul2 python3-requests python3-elasticsearch)
 # Node.js (for npm's stock clients) may come from another Debian repository that bundles npm.
 command -v npm >/dev/null || packages+=(nodejs npm)
 

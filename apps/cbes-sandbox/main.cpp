@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "cbes/testkit/consul_agent.hpp"
+#include "cbes/testkit/couchbase_cluster.hpp"
+#include "cbes/testkit/elasticsearch.hpp"
 
 namespace po = boost::program_options;
 
@@ -41,6 +43,109 @@ struct running_consul : running_service {
   cbes::testkit::consul_agent agent;
 };
 
+// `ready: couchbase couchbase://127.0.0.1:<kv port> http://127.0.0.1:<mgmt port>`.
+struct running_couchbase : running_service {
+  running_couchbase(cbes::testkit::couchbase_cluster_options o, std::size_t sample, std::string b)
+      : cluster(std::move(o)) {
+    cluster.start();
+    if (sample > 0)
+      cluster.load_sample(sample, b);
+  }
+  std::string url() const override {
+    return cluster.connection_string() + " " + cluster.mgmt_url();
+  }
+  cbes::testkit::couchbase_cluster cluster;
+};
+
+service_kind couchbase_service() {
+  return {
+      "couchbase",
+      [](po::options_description& d) {
+        d.add_options()("kv-port", po::value<int>()->default_value(11210),
+                        "Couchbase KV port of node 0 on 127.0.0.1 (0 = ephemeral)")(
+            "mgmt-port", po::value<int>()->default_value(8091),
+            "Couchbase manager HTTP port of node 0 (0 = ephemeral)")(
+            "nodes", po::value<int>()->default_value(1), "Couchbase data nodes")(
+            "bucket", po::value<std::string>()->default_value("default"), "bucket name")(
+            "vbuckets", po::value<int>()->default_value(1024), "vbuckets (1024 or 64)")(
+            "replicas", po::value<int>()->default_value(0), "replicas (0-3)")(
+            "username", po::value<std::string>()->default_value("Administrator"), "Couchbase user")(
+            "password", po::value<std::string>()->default_value("password"), "Couchbase password")(
+            "load-sample", po::value<int>()->default_value(0),
+            "load N travel-sample-like documents")("kv-tls-cert",
+                                                   po::value<std::string>()->default_value(""),
+                                                   "PEM certificate chain: also serve KV over TLS")(
+            "kv-tls-key", po::value<std::string>()->default_value(""), "PEM private key");
+      },
+      [](const po::variables_map& vm) -> std::unique_ptr<running_service> {
+        auto in_range = [&vm](const char* name, int lo, int hi) {
+          int v = vm[name].as<int>();
+          if (v < lo || v > hi)
+            throw po::error(std::string("--") + name + " must be between " + std::to_string(lo) +
+                            " and " + std::to_string(hi) + ", got " + std::to_string(v));
+          return v;
+        };
+        cbes::testkit::couchbase_cluster_options o;
+        o.kv_port = static_cast<std::uint16_t>(in_range("kv-port", 0, 65535));
+        o.mgmt_port = static_cast<std::uint16_t>(in_range("mgmt-port", 0, 65535));
+        o.nodes = static_cast<std::size_t>(in_range("nodes", 1, 16));
+        int vbs = in_range("vbuckets", 1, 1024);
+        if (vbs & (vbs - 1))
+          throw po::error("--vbuckets must be a power of two (1024 or 64)");
+        o.buckets = {{vm["bucket"].as<std::string>(), static_cast<std::uint16_t>(vbs),
+                      in_range("replicas", 0, 3)}};
+        o.users = {{vm["username"].as<std::string>(), vm["password"].as<std::string>(), {}}};
+        o.tls_cert_file = vm["kv-tls-cert"].as<std::string>();
+        o.tls_key_file = vm["kv-tls-key"].as<std::string>();
+        auto sample = static_cast<std::size_t>(in_range("load-sample", 0, 10000000));
+        return std::make_unique<running_couchbase>(std::move(o), sample,
+                                                   vm["bucket"].as<std::string>());
+      }};
+}
+
+// `ready: elasticsearch http://127.0.0.1:<port>`.
+struct running_elasticsearch : running_service {
+  explicit running_elasticsearch(cbes::testkit::elasticsearch_options o) : es(std::move(o)) {
+    es.start();
+  }
+  std::string url() const override { return es.url(); }
+  cbes::testkit::elasticsearch es;
+};
+
+service_kind elasticsearch_service() {
+  return {"elasticsearch",
+          [](po::options_description& d) {
+            d.add_options()("es-port", po::value<int>()->default_value(9200),
+                            "Elasticsearch HTTP port on 127.0.0.1 (0 = ephemeral)")(
+                "es-flavor", po::value<std::string>()->default_value("elasticsearch-8"),
+                "elasticsearch-8, elasticsearch-7 or opensearch-2")(
+                "es-username", po::value<std::string>()->default_value(""),
+                "require basic auth with this user")("es-password",
+                                                     po::value<std::string>()->default_value(""),
+                                                     "password for --es-username");
+          },
+          [](const po::variables_map& vm) -> std::unique_ptr<running_service> {
+            int port = vm["es-port"].as<int>();
+            if (port < 0 || port > 65535)
+              throw po::error("--es-port must be between 0 and 65535, got " + std::to_string(port));
+            auto flavor =
+                cbes::testkit::parse_elasticsearch_flavor(vm["es-flavor"].as<std::string>());
+            if (!flavor)
+              throw po::error(
+                  "--es-flavor must be elasticsearch-8, elasticsearch-7 or "
+                  "opensearch-2, got '" +
+                  vm["es-flavor"].as<std::string>() + "'");
+            cbes::testkit::elasticsearch_options o;
+            o.port = static_cast<std::uint16_t>(port);
+            o.flavor = *flavor;
+            o.username = vm["es-username"].as<std::string>();
+            o.password = vm["es-password"].as<std::string>();
+            if (o.username.empty() != o.password.empty())
+              throw po::error("--es-username and --es-password go together");
+            return std::make_unique<running_elasticsearch>(std::move(o));
+          }};
+}
+
 std::vector<service_kind> service_kinds() {
   return {
       {"consul",
@@ -67,6 +172,8 @@ std::vector<service_kind> service_kinds() {
          o.tls_key_file = vm["consul-tls-key"].as<std::string>();
          return std::make_unique<running_consul>(std::move(o));
        }},
+      couchbase_service(),
+      elasticsearch_service(),
   };
 }
 

@@ -1,0 +1,184 @@
+#pragma once
+// A Couchbase-Server-compatible fake cluster for tests and cbes-sandbox.
+//
+// N data nodes on loopback, each with its own KV (mcbp) port, an optional KV TLS port and a
+// manager HTTP port. It speaks the bootstrap, KV, sub-document and topology parts of
+// shared/reference/mcbp-dcp-protocol.md (§1–§2, §3.17–§3.18, checklist §7) closely enough that
+// the official SDKs work against it. Every vbucket keeps a seqno-ordered history with tombstones,
+// a failover log, a uuid and a purge seqno, so a DCP producer can be layered on top.
+// The cluster runs its own I/O thread; every method here is thread-safe.
+//
+//   cbes::testkit::couchbase_cluster cluster;           // 1 node, bucket "default", 1024 vbs
+//   cluster.start();
+//   auto cs = cluster.connection_string();              // "couchbase://127.0.0.1:41234"
+//   cluster.upsert("default", "doc", R"({"a":1})");
+//   cluster.move_vbucket("default", cluster.vbucket_of("default", "doc"), 1);
+//   cluster.fail_next_ops(3);                           // next 3 KV data ops: ETMPFAIL
+//   cluster.stop();
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cbes::testkit {
+
+struct couchbase_user {
+  std::string name;
+  std::string password;
+  // Buckets this user may select; empty = every bucket (an "Administrator").
+  std::vector<std::string> buckets;
+};
+
+struct couchbase_bucket_options {
+  std::string name = "default";
+  // Couchbase buckets have 1024 (Linux default) or 64 (macOS) vbuckets; any power of two ≤ 1024
+  // is accepted.
+  std::uint16_t num_vbuckets = 1024;
+  // 0–3; replicas that do not fit on the nodes are -1 in the vBucketMap like a real server.
+  int num_replicas = 0;
+};
+
+struct couchbase_cluster_options {
+  std::string bind_address = "127.0.0.1";
+  std::size_t nodes = 1;
+  // Ports of node 0 (node i gets port + i when non-zero); 0 = ephemeral.
+  std::uint16_t kv_port = 0;
+  std::uint16_t mgmt_port = 0;
+  std::vector<couchbase_bucket_options> buckets = {couchbase_bucket_options{}};
+  std::vector<couchbase_user> users = {{"Administrator", "password", {}}};
+  // When both are set every node also listens for KV over TLS (the "kvSSL" service).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // SCRAM iteration count stored with every user (real servers use 15000; fewer keeps tests fast).
+  std::uint32_t scram_iterations = 4096;
+  // VERSION (0x0b) answer and the manager's implementationVersion.
+  std::string version = "7.6.2-3721-enterprise";
+};
+
+struct couchbase_document {
+  std::string value;  // body without xattrs
+  std::uint32_t flags = 0;
+  std::uint32_t expiry = 0;  // absolute unix seconds, 0 = none
+  std::uint64_t cas = 0;
+  std::uint64_t seqno = 0;
+  bool json = false;
+  std::vector<std::pair<std::string, std::string>> xattrs;
+};
+
+// One entry of a vbucket's failover log (mcbp-dcp-protocol.md §4.3), newest first.
+struct couchbase_failover_entry {
+  std::uint64_t uuid = 0;
+  std::uint64_t seqno = 0;
+  bool operator==(const couchbase_failover_entry&) const = default;
+};
+
+// One version in a vbucket's seqno-ordered history, as a DCP producer would send it.
+struct couchbase_history_item {
+  enum class kind { mutation, deletion, expiration };
+  kind type = kind::mutation;
+  std::uint64_t seqno = 0;
+  std::uint64_t rev_seqno = 0;
+  std::uint64_t cas = 0;
+  std::uint32_t collection_id = 0;
+  std::string key;
+  std::string value;  // body without xattrs
+};
+
+class couchbase_cluster {
+ public:
+  explicit couchbase_cluster(couchbase_cluster_options options = {});
+  ~couchbase_cluster();  // stops the cluster
+  couchbase_cluster(const couchbase_cluster&) = delete;
+  couchbase_cluster& operator=(const couchbase_cluster&) = delete;
+
+  // Binds every node's ports and starts the I/O thread. Throws std::system_error when a port
+  // cannot be bound or the TLS files cannot be loaded.
+  void start();
+  // Closes listeners and connections and joins the threads. Idempotent.
+  void stop();
+
+  // ---- addresses (node ids are stable; removed nodes keep their id) ----
+  std::vector<std::size_t> nodes() const;  // ids of the nodes currently in the cluster
+  std::uint16_t kv_port(std::size_t node = 0) const;
+  std::uint16_t kv_tls_port(std::size_t node = 0) const;  // 0 without TLS
+  std::uint16_t mgmt_port(std::size_t node = 0) const;
+  std::string connection_string() const;             // "couchbase://127.0.0.1:<kv port of node 0>"
+  std::string mgmt_url(std::size_t node = 0) const;  // "http://127.0.0.1:<mgmt port>"
+
+  // ---- buckets, scopes, collections (bump the config/manifest like ns_server) ----
+  void create_bucket(const couchbase_bucket_options& bucket);
+  void add_user(const couchbase_user& user);
+  // Returns the new scope / collection id (user ids start at 8, §1.5).
+  std::uint32_t create_scope(std::string_view bucket, std::string_view scope);
+  std::uint32_t create_collection(std::string_view bucket, std::string_view scope,
+                                  std::string_view collection,
+                                  std::optional<std::uint32_t> max_ttl = std::nullopt);
+  void drop_collection(std::string_view bucket, std::string_view scope,
+                       std::string_view collection);
+  std::uint64_t manifest_uid(std::string_view bucket) const;
+
+  // ---- documents (collection = "scope.collection") ----
+  // Upsert; JSON is detected. Returns the new CAS.
+  std::uint64_t upsert(std::string_view bucket, std::string_view key, std::string_view value,
+                       std::string_view collection = "_default._default", std::uint32_t expiry = 0);
+  // nullopt when missing, deleted or expired.
+  std::optional<couchbase_document> get(std::string_view bucket, std::string_view key,
+                                        std::string_view collection = "_default._default");
+  bool remove(std::string_view bucket, std::string_view key,
+              std::string_view collection = "_default._default");
+  // n travel-sample-like JSON docs (airline_, airport_, route_ with airlineid, hotel_,
+  // landmark_) in the default collection. Returns the number written.
+  std::size_t load_sample(std::size_t n, std::string_view bucket = "default");
+
+  // ---- vbuckets ----
+  std::uint16_t vbucket_of(std::string_view bucket, std::string_view key) const;
+  std::uint64_t high_seqno(std::string_view bucket, std::uint16_t vb) const;
+  std::uint64_t purge_seqno(std::string_view bucket, std::uint16_t vb) const;
+  std::vector<couchbase_failover_entry> failover_log(std::string_view bucket,
+                                                     std::uint16_t vb) const;
+  // Every version still kept, by seqno (superseded versions until compact()).
+  std::vector<couchbase_history_item> history(std::string_view bucket, std::uint16_t vb) const;
+  // Drops superseded versions and tombstones with seqno ≤ `purge_upto` (purge seqno moves).
+  void compact(std::string_view bucket, std::uint16_t vb, std::uint64_t purge_upto);
+  std::size_t active_node(std::string_view bucket, std::uint16_t vb) const;
+  std::int64_t config_rev() const;
+
+  // ---- topology (each bumps the config rev and pushes it to duplex clients) ----
+  // Makes `to_node` the active of `vb` (takeover: new failover entry, new uuid).
+  void move_vbucket(std::string_view bucket, std::uint16_t vb, std::size_t to_node);
+  // Stops replicating: later mutations stay "unreplicated" until resumed.
+  void pause_replication(std::string_view bucket, bool paused = true);
+  // Hard failover: the node leaves the cluster, its active vbuckets go to their first replica
+  // (or another node when there is none) with a new failover entry; with `lose_unreplicated`
+  // the items the replica never got are lost (history truncated back to the replicated seqno).
+  void failover(std::size_t node, bool lose_unreplicated = false);
+  // Starts a new node and rebalances vbuckets onto it. Returns its id.
+  std::size_t add_node();
+  // Rebalances the node's vbuckets away, then closes its ports.
+  void remove_node(std::size_t node);
+
+  // ---- time ----
+  // Moves the cluster clock (expiry) forward; expired documents turn into expirations in the
+  // history when next touched or when run_expiry_pager() runs.
+  void advance_clock(std::chrono::seconds d);
+  std::size_t run_expiry_pager();
+
+  // ---- fault injection ----
+  void drop_connections();
+  void delay_responses(std::chrono::milliseconds d);
+  // The next n KV data operations (GET, mutations, sub-document) answer `status`
+  // (default 0x86 Etmpfail).
+  void fail_next_ops(int n, std::uint16_t status = 0x86);
+
+  // ---- inspection ----
+  std::size_t connection_count() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cbes::testkit

@@ -1,0 +1,1541 @@
+#include "cluster.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "json_tokens.hpp"
+
+namespace cbes::testkit::es {
+
+namespace json = boost::json;
+
+flavor_traits flavor_traits::make(elasticsearch_flavor f, std::string version) {
+  flavor_traits t;
+  t.flavor = f;
+  switch (f) {
+    case elasticsearch_flavor::elasticsearch_7:
+      t.version = version.empty() ? "7.17.18" : version;
+      t.major = 7;
+      t.type_in_responses = true;
+      t.document_parsing_8 = false;
+      t.json_parse_type = "json_parse_exception";
+      break;
+    case elasticsearch_flavor::elasticsearch_8:
+      t.version = version.empty() ? "8.13.4" : version;
+      t.major = 8;
+      break;
+    case elasticsearch_flavor::opensearch_2:
+      t.version = version.empty() ? "2.11.1" : version;
+      t.opensearch = true;
+      t.major = 2;
+      t.document_parsing_8 = false;
+      t.rejected_type = "rejected_execution_exception";
+      t.json_parse_type = "json_parse_exception";
+      break;
+  }
+  if (f == elasticsearch_flavor::elasticsearch_8) {
+    // document_parsing_exception replaced mapper_parsing_exception for documents in 8.8 (§2.7).
+    int minor = 0;
+    auto dot = t.version.find('.');
+    if (dot != std::string::npos)
+      std::from_chars(t.version.data() + dot + 1, t.version.data() + t.version.size(), minor);
+    t.document_parsing_8 = minor >= 8;
+  }
+  return t;
+}
+
+json::object error_cause(std::string_view type, std::string_view reason) {
+  json::object o;
+  o["type"] = type;
+  o["reason"] = reason;
+  return o;
+}
+
+json::object error_body(json::object cause, int status) {
+  json::object root_cause;
+  for (const auto& kv : cause) {
+    if (kv.key() != "caused_by")
+      root_cause[kv.key()] = kv.value();
+  }
+  json::object error;
+  error["root_cause"] = json::array{root_cause};
+  for (auto& kv : cause)
+    error[kv.key()] = kv.value();
+  json::object body;
+  body["error"] = std::move(error);
+  body["status"] = status;
+  return body;
+}
+
+json::object index_not_found(std::string_view index, std::string_view reason) {
+  std::string text =
+      reason.empty() ? "no such index [" + std::string(index) + "]" : std::string(reason);
+  auto o = error_cause("index_not_found_exception", text);
+  o["resource.type"] = "index_or_alias";
+  o["resource.id"] = index;
+  o["index_uuid"] = "_na_";
+  o["index"] = index;
+  return o;
+}
+
+std::string invalid_index_name_reason(std::string_view name) {
+  std::string prefix = "Invalid index name [" + std::string(name) + "], ";
+  if (name.empty())
+    return prefix + "must not be empty";
+  for (char c : name) {
+    if (std::isupper(static_cast<unsigned char>(c)))
+      return prefix + "must be lowercase";
+  }
+  if (name == "." || name == "..")
+    return prefix + "must not be '.' or '..'";
+  if (name.front() == '_' || name.front() == '-' || name.front() == '+')
+    return prefix + "must not start with '_', '-', or '+'";
+  for (char c : name) {
+    if (c == '\\' || c == '/' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' ||
+        c == '|' || c == ' ' || c == ',')
+      return prefix + "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]";
+  }
+  if (name.find('#') != std::string_view::npos)
+    return prefix + "must not contain '#'";
+  if (name.find(':') != std::string_view::npos)
+    return prefix + "must not contain ':'";
+  if (name.size() > 255)
+    return prefix + "index name is too long, (" + std::to_string(name.size()) + " > 255)";
+  return {};
+}
+
+namespace {
+
+std::string random_token(std::size_t n) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string out(n, 'A');
+  for (auto& c : out)
+    c = alphabet[rng() % 64];
+  return out;
+}
+
+bool all_digits(std::string_view s, std::size_t from, std::size_t n) {
+  if (from + n > s.size())
+    return false;
+  for (std::size_t i = from; i < from + n; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  }
+  return true;
+}
+
+// Date detection's default formats: strict_date_optional_time and
+// "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd" (§3.2).
+bool looks_like_date(std::string_view s) {
+  if (s.size() >= 10 && all_digits(s, 0, 4) && s[4] == '/' && all_digits(s, 5, 2) && s[7] == '/' &&
+      all_digits(s, 8, 2))
+    return s.size() == 10 ||
+           (s.size() == 19 && s[10] == ' ' && all_digits(s, 11, 2) && s[13] == ':' &&
+            all_digits(s, 14, 2) && s[16] == ':' && all_digits(s, 17, 2));
+  if (!all_digits(s, 0, 4))
+    return false;
+  std::size_t i = 4;
+  if (i == s.size())
+    return true;
+  if (s[i] != '-' || !all_digits(s, i + 1, 2))
+    return false;
+  i += 3;
+  if (i == s.size())
+    return true;
+  if (s[i] != '-' || !all_digits(s, i + 1, 2))
+    return false;
+  i += 3;
+  if (i == s.size())
+    return true;
+  if (s[i] != 'T' || !all_digits(s, i + 1, 2))
+    return false;
+  i += 3;
+  for (int part = 0; part < 2 && i < s.size() && s[i] == ':'; ++part) {
+    if (!all_digits(s, i + 1, 2))
+      return false;
+    i += 3;
+  }
+  if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+    ++i;
+    std::size_t digits = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || digits > 9)
+      return false;
+  }
+  if (i == s.size())
+    return true;
+  if (s[i] == 'Z')
+    return i + 1 == s.size();
+  if (s[i] == '+' || s[i] == '-') {
+    if (!all_digits(s, i + 1, 2))
+      return false;
+    i += 3;
+    if (i == s.size())
+      return true;
+    if (s[i] == ':')
+      ++i;
+    return all_digits(s, i, 2) && i + 2 == s.size();
+  }
+  return false;
+}
+
+bool parses_as_number(std::string_view s) {
+  if (s.empty())
+    return false;
+  double d = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  return ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(d);
+}
+
+bool is_integer_type(const std::string& t) {
+  return t == "long" || t == "integer" || t == "short" || t == "byte" || t == "unsigned_long";
+}
+bool is_float_type(const std::string& t) {
+  return t == "float" || t == "double" || t == "half_float" || t == "scaled_float";
+}
+bool is_object_type(const std::string& t) {
+  return t == "object" || t == "nested";
+}
+
+// Java's Map/List toString, as ES prints a field's value preview (§3.3).
+std::string java_preview(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string:
+      return std::string(v.get_string());
+    case json::kind::object: {
+      std::string out = "{";
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        out += (first ? "" : ", ") + std::string(kv.key()) + "=" + java_preview(kv.value());
+        first = false;
+      }
+      return out + "}";
+    }
+    case json::kind::array: {
+      std::string out = "[";
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        out += (first ? "" : ", ") + java_preview(e);
+        first = false;
+      }
+      return out + "]";
+    }
+    default:
+      return json::serialize(v);
+  }
+}
+
+// 1-based line:column of the value of the (last seen) key `leaf` in the raw source; ES
+// reports the parser position in its reasons. Approximate for repeated key names.
+std::string location_of(std::string_view raw, std::string_view leaf) {
+  std::string needle = "\"" + std::string(leaf) + "\"";
+  std::size_t offset = 0;
+  std::size_t at = raw.find(needle);
+  while (at != std::string_view::npos) {
+    std::size_t i = at + needle.size();
+    while (i < raw.size() && std::isspace(static_cast<unsigned char>(raw[i])))
+      ++i;
+    if (i < raw.size() && raw[i] == ':') {
+      ++i;
+      while (i < raw.size() && std::isspace(static_cast<unsigned char>(raw[i])))
+        ++i;
+      offset = i;
+      break;
+    }
+    at = raw.find(needle, at + 1);
+  }
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < raw.size(); ++i) {
+    if (raw[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+// Merges `patch` into `target` as a partial-document update does (objects merge
+// recursively, everything else replaces).
+void deep_merge(json::object& target, const json::object& patch) {
+  for (const auto& kv : patch) {
+    auto it = target.find(kv.key());
+    if (it != target.end() && it->value().is_object() && kv.value().is_object())
+      deep_merge(it->value().get_object(), kv.value().get_object());
+    else
+      target[kv.key()] = kv.value();
+  }
+}
+
+// The mapping walk of one document: new fields go to `pending` and are committed only when
+// the whole document fits, as a failed document leaves the mapping unchanged.
+struct mapping_walk {
+  const std::map<std::string, std::string>& fields;
+  const std::string& dynamic;
+  const flavor_traits& traits;
+  std::string_view raw;
+  const std::string& id;
+  std::map<std::string, std::string> pending;
+  std::optional<json::object> error;
+
+  std::string type_of(const std::string& path) const {
+    if (auto it = pending.find(path); it != pending.end())
+      return it->second;
+    if (auto it = fields.find(path); it != fields.end())
+      return it->second;
+    return {};
+  }
+
+  std::string prefixed(std::string_view leaf, const std::string& reason) const {
+    return traits.document_parsing_8 ? "[" + location_of(raw, leaf) + "] " + reason : reason;
+  }
+
+  const char* parsing_type() const {
+    return traits.document_parsing_8 ? "document_parsing_exception" : "mapper_parsing_exception";
+  }
+
+  bool fail_field(const std::string& path, std::string_view leaf, const std::string& type,
+                  const json::value& v, const char* cause_type, const std::string& cause) {
+    auto o =
+        error_cause(parsing_type(),
+                    prefixed(leaf, "failed to parse field [" + path + "] of type [" + type +
+                                       "] in document with id '" + id +
+                                       "'. Preview of field's value: '" + java_preview(v) + "'"));
+    o["caused_by"] = error_cause(cause_type, cause);
+    error = std::move(o);
+    return false;
+  }
+
+  // May a new field be added here? Handles `dynamic: strict|false`.
+  bool may_add(const std::string& path, std::string_view leaf, bool& ignore) {
+    ignore = false;
+    if (dynamic == "strict") {
+      auto dot = path.rfind('.');
+      std::string parent = dot == std::string::npos ? "_doc" : path.substr(0, dot);
+      error = error_cause(
+          "strict_dynamic_mapping_exception",
+          prefixed(leaf, "mapping set to strict, dynamic introduction of [" + std::string(leaf) +
+                             "] within [" + parent + "] is not allowed"));
+      return false;
+    }
+    if (dynamic == "false")
+      ignore = true;
+    return true;
+  }
+
+  bool walk_object(const json::object& o, const std::string& prefix) {
+    for (const auto& kv : o) {
+      std::string_view key = kv.key();
+      if (key.empty() || key.front() == '.' || key.back() == '.' ||
+          key.find("..") != std::string_view::npos) {
+        if (key.find('.') != std::string_view::npos || key.empty()) {
+          error = error_cause(
+              parsing_type(),
+              prefixed(key, key.empty() ? std::string("field name cannot be an empty string")
+                                        : "object field starting or ending with a [.] makes "
+                                          "object resolution ambiguous: [" +
+                                              std::string(key) + "]"));
+          return false;
+        }
+      }
+      // Dotted keys are objects in disguise (§3.2).
+      std::string path = prefix;
+      std::size_t start = 0;
+      for (;;) {
+        auto dot = key.find('.', start);
+        std::string part(key.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        path = path.empty() ? part : path + "." + part;
+        if (dot == std::string_view::npos)
+          break;
+        std::string t = type_of(path);
+        if (t.empty()) {
+          bool ignore = false;
+          if (!may_add(path, part, ignore))
+            return false;
+          if (ignore)
+            return true;
+          pending[path] = "object";
+        } else if (!is_object_type(t)) {
+          error = error_cause("illegal_argument_exception",
+                              "Could not dynamically add mapping for field [" + std::string(key) +
+                                  "]. Existing mapping for [" + path +
+                                  "] must be of type object but found [" + t + "].");
+          return false;
+        }
+        start = dot + 1;
+      }
+      auto dot = key.rfind('.');
+      if (!walk_value(kv.value(), path, dot == std::string_view::npos ? key : key.substr(dot + 1)))
+        return false;
+    }
+    return true;
+  }
+
+  bool walk_value(const json::value& v, const std::string& path, std::string_view leaf) {
+    if (v.is_null())
+      return true;
+    if (v.is_array()) {
+      for (const auto& e : v.get_array()) {
+        if (!walk_value(e, path, leaf))
+          return false;
+      }
+      return true;
+    }
+    std::string t = type_of(path);
+    if (v.is_object()) {
+      if (t.empty()) {
+        bool ignore = false;
+        if (!may_add(path, leaf, ignore))
+          return false;
+        if (ignore)
+          return true;
+        pending[path] = "object";
+        return walk_object(v.get_object(), path);
+      }
+      if (is_object_type(t))
+        return walk_object(v.get_object(), path);
+      std::string where = location_of(raw, leaf);
+      if (is_integer_type(t) || is_float_type(t) || t == "boolean")
+        return fail_field(path, leaf, t, v, "illegal_state_exception",
+                          "Can't get text on a START_OBJECT at " + where);
+      return fail_field(path, leaf, t, v, "illegal_state_exception",
+                        "Can't get text on a START_OBJECT at " + where);
+    }
+    if (is_object_type(t)) {
+      auto o = error_cause(
+          parsing_type(),
+          prefixed(leaf, "object mapping for [" + path + "] tried to parse field [" +
+                             std::string(leaf) + "] as object, but found a concrete value"));
+      error = std::move(o);
+      return false;
+    }
+    if (t.empty()) {
+      bool ignore = false;
+      if (!may_add(path, leaf, ignore))
+        return false;
+      if (ignore)
+        return true;
+      if (v.is_string())
+        pending[path] = looks_like_date(v.get_string()) ? "date" : "text";
+      else if (v.is_bool())
+        pending[path] = "boolean";
+      else if (v.is_double() || (v.is_uint64() && v.get_uint64() > 9223372036854775807ULL))
+        pending[path] = "float";
+      else
+        pending[path] = "long";
+      return true;
+    }
+    if (is_integer_type(t) || is_float_type(t)) {
+      if (v.is_number())
+        return true;
+      if (v.is_string()) {
+        std::string_view s = v.get_string();
+        if (parses_as_number(s))
+          return true;
+        return fail_field(path, leaf, t, v, "number_format_exception",
+                          "For input string: \"" + std::string(s) + "\"");
+      }
+      return fail_field(path, leaf, t, v, "illegal_argument_exception",
+                        std::string("Current token (") +
+                            (v.get_bool() ? "VALUE_TRUE" : "VALUE_FALSE") +
+                            ") not numeric, can not use numeric value accessors");
+    }
+    if (t == "boolean") {
+      if (v.is_bool())
+        return true;
+      if (v.is_string() &&
+          (v.get_string() == "true" || v.get_string() == "false" || v.get_string().empty()))
+        return true;
+      return fail_field(
+          path, leaf, t, v, "illegal_argument_exception",
+          "Failed to parse value [" + java_preview(v) + "] as only [true] or [false] are allowed.");
+    }
+    if (t == "date") {
+      if (v.is_number())
+        return true;
+      if (v.is_string()) {
+        std::string_view s = v.get_string();
+        bool epoch = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        });
+        if (epoch || looks_like_date(s))
+          return true;
+      }
+      return fail_field(path, leaf, t, v, "illegal_argument_exception",
+                        "failed to parse date field [" + java_preview(v) +
+                            "] with format [strict_date_optional_time||epoch_millis]");
+    }
+    return true;  // text, keyword and other types take any scalar
+  }
+};
+
+// The value(s) at a dotted path of a document (arrays flattened).
+void values_at(const json::value& v, std::string_view path, std::vector<const json::value*>& out) {
+  if (v.is_array()) {
+    for (const auto& e : v.get_array())
+      values_at(e, path, out);
+    return;
+  }
+  if (path.empty()) {
+    out.push_back(&v);
+    return;
+  }
+  if (!v.is_object())
+    return;
+  const auto& o = v.get_object();
+  // Try the longest key first so that literal dotted keys are found too.
+  for (std::size_t cut = path.size();;) {
+    std::string_view head = path.substr(0, cut);
+    if (auto it = o.find(head); it != o.end())
+      values_at(it->value(), cut == path.size() ? std::string_view{} : path.substr(cut + 1), out);
+    if (cut == 0)
+      break;
+    auto dot = path.rfind('.', cut - 1);
+    if (dot == std::string_view::npos)
+      break;
+    cut = dot;
+  }
+}
+
+std::vector<std::string> analyze(std::string_view text) {
+  std::vector<std::string> tokens;
+  std::string cur;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c >= 0x80) {
+      cur += static_cast<char>(std::tolower(c));
+    } else if (!cur.empty()) {
+      tokens.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty())
+    tokens.push_back(std::move(cur));
+  return tokens;
+}
+
+std::string scalar_text(const json::value& v) {
+  if (v.is_string())
+    return std::string(v.get_string());
+  return json::serialize(v);
+}
+
+bool scalar_equals(const json::value& doc, const json::value& q) {
+  if (doc.is_number() && (q.is_number() || q.is_string())) {
+    double a = doc.to_number<double>();
+    double b = 0;
+    if (q.is_number()) {
+      b = q.to_number<double>();
+    } else {
+      std::string_view s = q.get_string();
+      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), b);
+      if (ec != std::errc() || ptr != s.data() + s.size())
+        return false;
+    }
+    return a == b;
+  }
+  return scalar_text(doc) == scalar_text(q);
+}
+
+struct query_error {
+  std::string type;
+  std::string reason;
+};
+
+// Evaluates the supported query DSL subset against one document source.
+struct query_eval {
+  const std::map<std::string, std::string>& fields;
+  const std::string& id;
+  const json::value& source;
+
+  std::string field_type(const std::string& f) const {
+    auto it = fields.find(f);
+    return it == fields.end() ? "" : it->second;
+  }
+
+  bool term(const std::string& field, const json::value& q, bool analyzed_query) const {
+    std::string f = field;
+    std::string type = field_type(f);
+    bool keyword_sub = false;
+    if (type.empty() && f.size() > 8 && f.ends_with(".keyword") &&
+        field_type(f.substr(0, f.size() - 8)) == "text") {
+      f = f.substr(0, f.size() - 8);
+      keyword_sub = true;
+    }
+    std::vector<const json::value*> vals;
+    values_at(source, f, vals);
+    for (const auto* v : vals) {
+      if (v->is_null() || v->is_object())
+        continue;
+      if (type == "text" && !keyword_sub) {
+        auto doc_tokens = analyze(scalar_text(*v));
+        auto q_tokens =
+            analyzed_query ? analyze(scalar_text(q)) : std::vector<std::string>{scalar_text(q)};
+        for (const auto& t : q_tokens) {
+          if (std::find(doc_tokens.begin(), doc_tokens.end(), t) != doc_tokens.end())
+            return true;
+        }
+      } else if (scalar_equals(*v, q)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Throws query_error for what the fake does not know.
+  bool matches(const json::value& query) const {
+    if (!query.is_object() || query.get_object().size() != 1)
+      throw query_error{"parsing_exception",
+                        "[_na] query malformed, no start_object after query name"};
+    const auto& kv = *query.get_object().begin();
+    std::string name(kv.key());
+    const json::value& body = kv.value();
+    auto single_field = [&](const char* value_key) -> std::pair<std::string, json::value> {
+      if (!body.is_object() || body.get_object().empty())
+        throw query_error{"parsing_exception",
+                          "[" + name + "] query malformed, no start_object after query name"};
+      const auto& f = *body.get_object().begin();
+      if (f.value().is_object()) {
+        auto it = f.value().get_object().find(value_key);
+        if (it == f.value().get_object().end())
+          throw query_error{"parsing_exception",
+                            "[" + name + "] query does not support [" + std::string(f.key()) + "]"};
+        return {std::string(f.key()), it->value()};
+      }
+      return {std::string(f.key()), f.value()};
+    };
+    if (name == "match_all")
+      return true;
+    if (name == "match_none")
+      return false;
+    if (name == "term") {
+      auto [f, v] = single_field("value");
+      return term(f, v, false);
+    }
+    if (name == "match") {
+      auto [f, v] = single_field("query");
+      return term(f, v, true);
+    }
+    if (name == "terms") {
+      if (!body.is_object() || body.get_object().empty())
+        throw query_error{"parsing_exception", "[terms] query malformed"};
+      const auto& f = *body.get_object().begin();
+      if (!f.value().is_array())
+        throw query_error{"parsing_exception",
+                          "[terms] query does not support [" + std::string(f.key()) + "]"};
+      for (const auto& v : f.value().get_array()) {
+        if (term(std::string(f.key()), v, false))
+          return true;
+      }
+      return false;
+    }
+    if (name == "ids") {
+      if (!body.is_object() || !body.get_object().contains("values") ||
+          !body.get_object().at("values").is_array())
+        throw query_error{"parsing_exception", "[ids] query malformed, no values"};
+      for (const auto& v : body.get_object().at("values").get_array()) {
+        if (v.is_string() && v.get_string() == id)
+          return true;
+      }
+      return false;
+    }
+    if (name == "exists") {
+      if (!body.is_object() || !body.get_object().contains("field"))
+        throw query_error{"parsing_exception", "[exists] must be provided with a [field]"};
+      std::vector<const json::value*> vals;
+      values_at(source, scalar_text(body.get_object().at("field")), vals);
+      return std::any_of(vals.begin(), vals.end(),
+                         [](const json::value* v) { return !v->is_null(); });
+    }
+    if (name == "bool") {
+      if (!body.is_object())
+        throw query_error{"parsing_exception", "[bool] malformed query"};
+      const auto& b = body.get_object();
+      auto each = [&](const char* key, auto&& fn) {
+        auto it = b.find(key);
+        if (it == b.end())
+          return;
+        if (it->value().is_array()) {
+          for (const auto& q : it->value().get_array())
+            fn(q);
+        } else {
+          fn(it->value());
+        }
+      };
+      bool ok = true;
+      each("must", [&](const json::value& q) { ok = ok && matches(q); });
+      each("filter", [&](const json::value& q) { ok = ok && matches(q); });
+      each("must_not", [&](const json::value& q) { ok = ok && !matches(q); });
+      bool any_should = false, should_hit = false;
+      each("should", [&](const json::value& q) {
+        any_should = true;
+        should_hit = should_hit || matches(q);
+      });
+      bool has_required = b.contains("must") || b.contains("filter");
+      if (any_should && !has_required)
+        ok = ok && should_hit;
+      return ok;
+    }
+    throw query_error{"parsing_exception", "unknown query [" + name + "]"};
+  }
+};
+
+}  // namespace
+
+cluster::cluster(flavor_traits traits, const elasticsearch_options& options)
+    : traits_(std::move(traits)),
+      auto_create_(options.auto_create_index),
+      refresh_interval_(options.refresh_interval),
+      cluster_name_(options.cluster_name) {}
+
+bool cluster::exists(std::string_view index) const {
+  return indices_.find(std::string(index)) != indices_.end();
+}
+
+cluster::index_state& cluster::make_index(const std::string& name) {
+  auto& idx = indices_[name];
+  idx.name = name;
+  idx.uuid = random_token(22);
+  idx.last_refresh = std::chrono::steady_clock::now();
+  idx.creation_date = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return idx;
+}
+
+void cluster::refresh_index(index_state& idx) {
+  for (const auto& id : idx.dirty) {
+    auto it = idx.docs.find(id);
+    if (it == idx.docs.end())
+      continue;
+    if (it->second.live) {
+      it->second.searchable = it->second.source;
+      it->second.searchable_seq_no = it->second.seq_no;
+    } else {
+      it->second.searchable.reset();
+    }
+  }
+  idx.dirty.clear();
+  idx.last_refresh = std::chrono::steady_clock::now();
+}
+
+void cluster::maybe_refresh(index_state& idx) {
+  if (refresh_interval_.count() < 0)
+    return;
+  if (refresh_interval_.count() == 0 ||
+      std::chrono::steady_clock::now() - idx.last_refresh >= refresh_interval_)
+    refresh_index(idx);
+}
+
+json::object cluster::shards_json(const index_state& idx) const {
+  json::object s;
+  s["total"] = 1 + idx.replicas;
+  s["successful"] = 1;
+  s["failed"] = 0;
+  return s;
+}
+
+json::object cluster::item_head(const bulk_item& item, const std::string& id) const {
+  json::object o;
+  o["_index"] = item.index;
+  if (traits_.type_in_responses)
+    o["_type"] = "_doc";
+  o["_id"] = id;
+  return o;
+}
+
+outcome cluster::item_error(const bulk_item& item, const std::optional<std::string>& id, int status,
+                            json::object error) const {
+  outcome out;
+  out.status = status;
+  out.failed = true;
+  out.body["_index"] = item.index;
+  if (traits_.type_in_responses)
+    out.body["_type"] = "_doc";
+  if (id)
+    out.body["_id"] = *id;
+  else
+    out.body["_id"] = nullptr;
+  out.body["status"] = status;
+  out.body["error"] = std::move(error);
+  return out;
+}
+
+std::optional<json::object> cluster::apply_mapping(index_state& idx, std::string_view raw,
+                                                   const json::value& source,
+                                                   const std::string& id) {
+  mapping_walk walk{idx.fields, idx.dynamic, traits_, raw, id, {}, {}};
+  if (!walk.walk_object(source.get_object(), ""))
+    return walk.error;
+  if (!walk.pending.empty()) {
+    // index.mapping.total_fields.limit (§2.9); a text field counts twice (its keyword).
+    std::size_t total = 0;
+    auto count = [&total](const std::map<std::string, std::string>& m) {
+      for (const auto& [k, t] : m)
+        total += t == "text" ? 2 : 1;
+    };
+    count(idx.fields);
+    count(walk.pending);
+    if (total > 1000)
+      return error_cause("illegal_argument_exception",
+                         traits_.major >= 8 ? "Limit of total fields [1000] has been exceeded "
+                                              "while adding new fields [" +
+                                                  std::to_string(walk.pending.size()) + "]"
+                                            : "Limit of total fields [1000] has been exceeded");
+    for (auto& [k, t] : walk.pending)
+      idx.fields.emplace(k, t);
+  }
+  return std::nullopt;
+}
+
+outcome cluster::acknowledge(const bulk_item& item) {
+  outcome out;
+  std::string id = item.id ? *item.id : random_token(20);
+  out.body = item_head(item, id);
+  out.body["_version"] = 1;
+  out.body["result"] = item.op == op_kind::delete_ ? "deleted" : "created";
+  json::object shards;
+  shards["total"] = 2;
+  shards["successful"] = 1;
+  shards["failed"] = 0;
+  out.body["_shards"] = std::move(shards);
+  out.body["_seq_no"] = static_cast<std::int64_t>(id_counter_++);
+  out.body["_primary_term"] = 1;
+  out.status = item.op == op_kind::delete_ ? 200 : 201;
+  out.body["status"] = out.status;
+  return out;
+}
+
+outcome cluster::execute(const bulk_item& item, bool forced_refresh) {
+  if (auto why = invalid_index_name_reason(item.index); !why.empty()) {
+    auto e = error_cause("invalid_index_name_exception", why);
+    e["index_uuid"] = "_na_";
+    e["index"] = item.index;
+    return item_error(item, item.id, 400, std::move(e));
+  }
+  // Ingest runs before the index is auto-created, so an unknown pipeline creates nothing.
+  if (item.pipeline && *item.pipeline != "_none" && !pipelines_.count(*item.pipeline))
+    return item_error(item, item.id, 400,
+                      error_cause("illegal_argument_exception",
+                                  "pipeline with id [" + *item.pipeline + "] does not exist"));
+  auto it = indices_.find(item.index);
+  if (it == indices_.end()) {
+    if (item.op == op_kind::delete_ && item.version_type == "internal")
+      return item_error(item, item.id, 404, index_not_found(item.index));
+    if (item.require_alias)
+      return item_error(item, item.id, 404,
+                        index_not_found(item.index, "no such index [" + item.index +
+                                                        "] and [require_alias] request flag is "
+                                                        "[true] and [" +
+                                                        item.index + "] is not an alias"));
+    if (!auto_create_)
+      return item_error(item, item.id, 404,
+                        index_not_found(item.index, "no such index [" + item.index +
+                                                        "] and [action.auto_create_index] is "
+                                                        "[false]"));
+    it = indices_.find(make_index(item.index).name);
+  }
+  index_state& idx = it->second;
+  std::string id = item.id ? *item.id : random_token(20);
+  auto doc_it = idx.docs.find(id);
+  document* existing = doc_it == idx.docs.end() ? nullptr : &doc_it->second;
+  bool live = existing && existing->live;
+
+  auto conflict = [&](const std::string& reason) {
+    auto e = error_cause("version_conflict_engine_exception",
+                         "[" + id + "]: version conflict, " + reason);
+    e["index_uuid"] = idx.uuid;
+    e["shard"] = "0";
+    e["index"] = idx.name;
+    return item_error(item, id, 409, std::move(e));
+  };
+  // if_seq_no / if_primary_term compare-and-set (§5.1).
+  if (item.if_seq_no || item.if_primary_term) {
+    std::int64_t want_seq = item.if_seq_no.value_or(-2);
+    std::int64_t want_term = item.if_primary_term.value_or(0);
+    if (!live)
+      return conflict("required seqNo [" + std::to_string(want_seq) + "], primary term [" +
+                      std::to_string(want_term) + "]. but no document was found");
+    if (existing->seq_no != want_seq || want_term != 1)
+      return conflict("required seqNo [" + std::to_string(want_seq) + "], primary term [" +
+                      std::to_string(want_term) + "]. current document has seqNo [" +
+                      std::to_string(existing->seq_no) + "] and primary term [1]");
+  }
+  std::int64_t new_version = existing ? existing->version + 1 : 1;
+  if (item.version_type != "internal" && item.version) {
+    std::int64_t provided = *item.version;
+    if (existing) {
+      if (item.version_type == "external_gte" && existing->version > provided)
+        return conflict("current version [" + std::to_string(existing->version) +
+                        "] is higher than the one provided [" + std::to_string(provided) + "]");
+      if (item.version_type == "external" && existing->version >= provided)
+        return conflict("current version [" + std::to_string(existing->version) +
+                        "] is higher or equal to the one provided [" + std::to_string(provided) +
+                        "]");
+    }
+    new_version = provided;
+  }
+
+  auto finish = [&](document& d, const char* result, int status) {
+    outcome out;
+    out.status = status;
+    out.body = item_head(item, id);
+    out.body["_version"] = d.version;
+    out.body["result"] = result;
+    if (forced_refresh) {
+      refresh_index(idx);
+      out.body["forced_refresh"] = true;
+    }
+    out.body["_shards"] = shards_json(idx);
+    out.body["_seq_no"] = d.seq_no;
+    out.body["_primary_term"] = 1;
+    out.body["status"] = status;
+    return out;
+  };
+
+  if (item.op == op_kind::delete_) {
+    if (!live) {
+      // A delete of a missing document still takes a sequence number (§2.6 example).
+      auto& d = idx.docs[id];
+      d.version = existing ? new_version
+                           : (item.version_type != "internal" && item.version ? *item.version : 1);
+      d.seq_no = idx.next_seq_no++;
+      d.live = false;
+      return finish(d, "not_found", 404);
+    }
+    existing->version = new_version;
+    existing->seq_no = idx.next_seq_no++;
+    existing->live = false;
+    existing->source.clear();
+    existing->routing.reset();
+    --idx.live;
+    idx.dirty.insert(id);
+    return finish(*existing, "deleted", 200);
+  }
+
+  // Sources are parsed "on the shard": a broken one fails only its own item (§2.2).
+  auto parse_source = [&](std::string_view raw, json::value& out) -> std::optional<json::object> {
+    boost::system::error_code ec;
+    out = json::parse(raw, ec);
+    if (!ec && out.is_object())
+      return std::nullopt;
+    json_tokens p(raw);
+    while (p.next() != token::none) {
+    }
+    std::string where = "[" + std::to_string(p.line()) + ":" + std::to_string(p.column()) + "] ";
+    std::string detail = p.failed()    ? p.error()
+                         : raw.empty() ? std::string("source is missing")
+                         : ec ? std::string("Malformed content, found extra data after parsing")
+                              : std::string("Malformed content, must start with an object");
+    if (traits_.document_parsing_8) {
+      auto e = error_cause("document_parsing_exception", where + "failed to parse: " + detail);
+      e["caused_by"] = error_cause("x_content_parse_exception", where + detail);
+      return e;
+    }
+    auto e = error_cause("mapper_parsing_exception", "failed to parse");
+    e["caused_by"] = error_cause(traits_.json_parse_type, detail);
+    return e;
+  };
+
+  if (item.op == op_kind::update) {
+    json::value body;
+    if (auto err = parse_source(item.source, body))
+      return item_error(item, id, 400, std::move(*err));
+    const auto& b = body.get_object();
+    if (b.contains("script"))
+      return item_error(item, id, 400,
+                        error_cause("illegal_argument_exception",
+                                    "script updates are not supported by the cbes testkit fake"));
+    const json::value* partial = b.if_contains("doc");
+    bool doc_as_upsert = b.contains("doc_as_upsert") && b.at("doc_as_upsert").is_bool() &&
+                         b.at("doc_as_upsert").get_bool();
+    json::value merged;
+    const char* result = "updated";
+    int status = 200;
+    if (!live) {
+      const json::value* upsert = b.if_contains("upsert");
+      if (doc_as_upsert && partial)
+        upsert = partial;
+      if (!upsert || !upsert->is_object()) {
+        auto e = error_cause("document_missing_exception",
+                             traits_.major == 7 ? "[_doc][" + id + "]: document missing"
+                                                : "[" + id + "]: document missing");
+        e["index_uuid"] = idx.uuid;
+        e["shard"] = "0";
+        e["index"] = idx.name;
+        return item_error(item, id, 404, std::move(e));
+      }
+      merged = *upsert;
+      result = "created";
+      status = 201;
+    } else {
+      if (!partial || !partial->is_object())
+        return item_error(item, id, 400,
+                          error_cause("action_request_validation_exception",
+                                      "Validation Failed: 1: script or doc is missing;"));
+      boost::system::error_code ec;
+      merged = json::parse(existing->source, ec);
+      if (ec || !merged.is_object())
+        merged = json::object{};
+      json::value before = merged;
+      deep_merge(merged.get_object(), partial->get_object());
+      if (merged == before) {
+        outcome out;
+        out.status = 200;
+        out.body = item_head(item, id);
+        out.body["_version"] = existing->version;
+        out.body["result"] = "noop";
+        json::object shards;
+        shards["total"] = 0;
+        shards["successful"] = 0;
+        shards["failed"] = 0;
+        out.body["_shards"] = std::move(shards);
+        out.body["_seq_no"] = existing->seq_no;
+        out.body["_primary_term"] = 1;
+        out.body["status"] = 200;
+        return out;
+      }
+    }
+    std::string serialized = json::serialize(merged);
+    if (auto err = apply_mapping(idx, serialized, merged, id))
+      return item_error(item, id, 400, std::move(*err));
+    auto& d = idx.docs[id];
+    d.version = live ? new_version : (existing ? new_version : 1);
+    d.seq_no = idx.next_seq_no++;
+    d.source = std::move(serialized);
+    if (item.routing)
+      d.routing = item.routing;
+    if (!d.live)
+      ++idx.live;
+    d.live = true;
+    idx.dirty.insert(id);
+    return finish(d, result, status);
+  }
+
+  // index / create
+  if (item.op == op_kind::create && live)
+    return conflict("document already exists (current version [" +
+                    std::to_string(existing->version) + "])");
+  json::value parsed;
+  if (auto err = parse_source(item.source, parsed))
+    return item_error(item, id, 400, std::move(*err));
+  if (auto err = apply_mapping(idx, item.source, parsed, id))
+    return item_error(item, id, 400, std::move(*err));
+  auto& d = idx.docs[id];
+  d.version = new_version;
+  d.seq_no = idx.next_seq_no++;
+  d.source.assign(item.source);
+  d.routing = item.routing;
+  if (!d.live)
+    ++idx.live;
+  d.live = true;
+  idx.dirty.insert(id);
+  return finish(d, live ? "updated" : "created", live ? 200 : 201);
+}
+
+outcome cluster::create_index(const std::string& name, const json::value* body) {
+  outcome out;
+  if (auto why = invalid_index_name_reason(name); !why.empty()) {
+    auto e = error_cause("invalid_index_name_exception", why);
+    e["index_uuid"] = "_na_";
+    e["index"] = name;
+    out.status = 400;
+    out.body = error_body(std::move(e), 400);
+    return out;
+  }
+  if (auto it = indices_.find(name); it != indices_.end()) {
+    auto e = error_cause("resource_already_exists_exception",
+                         "index [" + name + "/" + it->second.uuid + "] already exists");
+    e["index_uuid"] = it->second.uuid;
+    e["index"] = name;
+    out.status = 400;
+    out.body = error_body(std::move(e), 400);
+    return out;
+  }
+  int shards = 1, replicas = 1;
+  std::string dynamic = "true";
+  std::map<std::string, std::string> fields;
+  if (body && body->is_object()) {
+    const auto& b = body->get_object();
+    auto as_int = [](const json::value& v, int fallback) {
+      if (v.is_int64())
+        return static_cast<int>(v.get_int64());
+      if (v.is_string()) {
+        int n = fallback;
+        std::string_view s = v.get_string();
+        std::from_chars(s.data(), s.data() + s.size(), n);
+        return n;
+      }
+      return fallback;
+    };
+    if (const auto* s = b.if_contains("settings"); s && s->is_object()) {
+      const json::object* settings = &s->get_object();
+      if (const auto* inner = settings->if_contains("index"); inner && inner->is_object())
+        settings = &inner->get_object();
+      for (const auto& kv : *settings) {
+        std::string_view k = kv.key();
+        if (k.starts_with("index."))
+          k.remove_prefix(6);
+        if (k == "number_of_shards")
+          shards = as_int(kv.value(), shards);
+        else if (k == "number_of_replicas")
+          replicas = as_int(kv.value(), replicas);
+      }
+      if (const auto* outer = s->get_object().if_contains("number_of_replicas"))
+        replicas = as_int(*outer, replicas);
+    }
+    if (const auto* m = b.if_contains("mappings"); m && m->is_object()) {
+      const json::object* mappings = &m->get_object();
+      if (const auto* d = mappings->if_contains("dynamic"))
+        dynamic = d->is_string() ? std::string(d->get_string()) : json::serialize(*d);
+      std::function<void(const json::object&, const std::string&)> walk =
+          [&](const json::object& props, const std::string& prefix) {
+            for (const auto& kv : props) {
+              if (!kv.value().is_object())
+                continue;
+              std::string path =
+                  prefix.empty() ? std::string(kv.key()) : prefix + "." + std::string(kv.key());
+              const auto& def = kv.value().get_object();
+              if (const auto* sub = def.if_contains("properties"); sub && sub->is_object()) {
+                fields[path] = def.contains("type") && def.at("type").is_string()
+                                   ? std::string(def.at("type").get_string())
+                                   : "object";
+                walk(sub->get_object(), path);
+              } else if (const auto* t = def.if_contains("type"); t && t->is_string()) {
+                fields[path] = std::string(t->get_string());
+              }
+            }
+          };
+      if (const auto* p = mappings->if_contains("properties"); p && p->is_object())
+        walk(p->get_object(), "");
+    }
+  }
+  auto& idx = make_index(name);
+  idx.shards = std::max(1, shards);
+  idx.replicas = std::max(0, replicas);
+  idx.dynamic = dynamic;
+  idx.fields = std::move(fields);
+  out.body["acknowledged"] = true;
+  out.body["shards_acknowledged"] = true;
+  out.body["index"] = name;
+  return out;
+}
+
+outcome cluster::delete_index(const std::string& name) {
+  outcome out;
+  auto it = indices_.find(name);
+  if (it == indices_.end()) {
+    out.status = 404;
+    out.body = error_body(index_not_found(name), 404);
+    return out;
+  }
+  indices_.erase(it);
+  out.body["acknowledged"] = true;
+  return out;
+}
+
+json::object cluster::mappings_json(const index_state& idx) const {
+  json::object root;
+  if (idx.dynamic != "true")
+    root["dynamic"] = idx.dynamic;
+  if (idx.fields.empty())
+    return root;
+  json::object props;
+  for (const auto& [path, type] : idx.fields) {
+    // Walk/create the parents' "properties" objects.
+    json::object* cur = &props;
+    std::size_t start = 0;
+    for (;;) {
+      auto dot = path.find('.', start);
+      std::string part =
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      json::object& node = (*cur)[part].emplace_object();
+      if (dot == std::string::npos) {
+        if (type == "text") {
+          node["type"] = "text";
+          json::object kw;
+          kw["type"] = "keyword";
+          kw["ignore_above"] = 256;
+          json::object sub;
+          sub["keyword"] = std::move(kw);
+          node["fields"] = std::move(sub);
+        } else if (type != "object") {
+          node["type"] = type;
+        }
+        break;
+      }
+      if (type == "nested")
+        node["type"] = "nested";
+      cur = &node["properties"].emplace_object();
+      start = dot + 1;
+    }
+  }
+  root["properties"] = std::move(props);
+  return root;
+}
+
+outcome cluster::get_mapping(const std::string& name) const {
+  outcome out;
+  auto it = indices_.find(name);
+  if (it == indices_.end()) {
+    out.status = 404;
+    out.body = error_body(index_not_found(name), 404);
+    return out;
+  }
+  json::object m;
+  m["mappings"] = mappings_json(it->second);
+  out.body[name] = std::move(m);
+  return out;
+}
+
+outcome cluster::get_index(const std::string& name) const {
+  outcome out;
+  auto it = indices_.find(name);
+  if (it == indices_.end()) {
+    out.status = 404;
+    out.body = error_body(index_not_found(name), 404);
+    return out;
+  }
+  const auto& idx = it->second;
+  json::object index_settings;
+  index_settings["creation_date"] = std::to_string(idx.creation_date);
+  index_settings["number_of_shards"] = std::to_string(idx.shards);
+  index_settings["number_of_replicas"] = std::to_string(idx.replicas);
+  index_settings["uuid"] = idx.uuid;
+  index_settings["provided_name"] = idx.name;
+  json::object settings;
+  settings["index"] = std::move(index_settings);
+  json::object entry;
+  entry["aliases"] = json::object{};
+  entry["mappings"] = mappings_json(idx);
+  entry["settings"] = std::move(settings);
+  out.body[name] = std::move(entry);
+  return out;
+}
+
+outcome cluster::refresh(const std::string& index) {
+  outcome out;
+  std::string missing;
+  auto targets = resolve(index, missing);
+  if (!missing.empty()) {
+    out.status = 404;
+    out.body = error_body(index_not_found(missing), 404);
+    return out;
+  }
+  int total = 0;
+  for (auto* idx : targets) {
+    refresh_index(*idx);
+    total += idx->shards * (1 + idx->replicas);
+  }
+  int successful = 0;
+  for (auto* idx : targets)
+    successful += idx->shards;
+  json::object shards;
+  shards["total"] = total;
+  shards["successful"] = successful;
+  shards["failed"] = 0;
+  out.body["_shards"] = std::move(shards);
+  return out;
+}
+
+outcome cluster::health(const std::string& wait_for_status) const {
+  int primaries = 0, unassigned = 0;
+  for (const auto& [name, idx] : indices_) {
+    primaries += idx.shards;
+    unassigned += idx.shards * idx.replicas;
+  }
+  // A single node never assigns replicas: any replica makes the cluster yellow (§4.6).
+  std::string status = unassigned > 0 ? "yellow" : "green";
+  auto rank = [](const std::string& s) { return s == "green" ? 0 : s == "yellow" ? 1 : 2; };
+  bool timed_out = !wait_for_status.empty() && rank(status) > rank(wait_for_status);
+  outcome out;
+  out.status = timed_out ? 408 : 200;
+  auto& b = out.body;
+  b["cluster_name"] = cluster_name_;
+  b["status"] = status;
+  b["timed_out"] = timed_out;
+  b["number_of_nodes"] = 1;
+  b["number_of_data_nodes"] = 1;
+  if (traits_.opensearch) {
+    b["discovered_master"] = true;
+    b["discovered_cluster_manager"] = true;
+  }
+  b["active_primary_shards"] = primaries;
+  b["active_shards"] = primaries;
+  b["relocating_shards"] = 0;
+  b["initializing_shards"] = 0;
+  b["unassigned_shards"] = unassigned;
+  b["delayed_unassigned_shards"] = 0;
+  b["number_of_pending_tasks"] = 0;
+  b["number_of_in_flight_fetch"] = 0;
+  b["task_max_waiting_in_queue_millis"] = 0;
+  b["active_shards_percent_as_number"] =
+      primaries + unassigned == 0 ? 100.0 : 100.0 * primaries / (primaries + unassigned);
+  return out;
+}
+
+outcome cluster::get_document(const std::string& index, const std::string& id, bool head) const {
+  (void)head;
+  outcome out;
+  auto it = indices_.find(index);
+  if (it == indices_.end()) {
+    out.status = 404;
+    out.body = error_body(index_not_found(index), 404);
+    return out;
+  }
+  out.body["_index"] = index;
+  if (traits_.type_in_responses)
+    out.body["_type"] = "_doc";
+  out.body["_id"] = id;
+  auto d = it->second.docs.find(id);
+  if (d == it->second.docs.end() || !d->second.live) {
+    out.status = 404;
+    out.body["found"] = false;
+    return out;
+  }
+  out.body["_version"] = d->second.version;
+  out.body["_seq_no"] = d->second.seq_no;
+  out.body["_primary_term"] = 1;
+  if (d->second.routing)
+    out.body["_routing"] = *d->second.routing;
+  out.body["found"] = true;
+  boost::system::error_code ec;
+  out.body["_source"] = json::parse(d->second.source, ec);
+  return out;
+}
+
+std::vector<cluster::index_state*> cluster::resolve(const std::string& indices,
+                                                    std::string& missing) {
+  std::vector<index_state*> out;
+  if (indices.empty() || indices == "_all" || indices == "*") {
+    for (auto& [name, idx] : indices_)
+      out.push_back(&idx);
+    return out;
+  }
+  std::size_t start = 0;
+  while (start <= indices.size()) {
+    auto comma = indices.find(',', start);
+    std::string name =
+        indices.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!name.empty()) {
+      if (name.back() == '*') {
+        std::string prefix = name.substr(0, name.size() - 1);
+        for (auto& [n, idx] : indices_) {
+          if (n.starts_with(prefix) && std::find(out.begin(), out.end(), &idx) == out.end())
+            out.push_back(&idx);
+        }
+      } else if (auto it = indices_.find(name); it != indices_.end()) {
+        if (std::find(out.begin(), out.end(), &it->second) == out.end())
+          out.push_back(&it->second);
+      } else if (missing.empty()) {
+        missing = name;
+      }
+    }
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+outcome cluster::count(const std::string& indices, const json::object* body) {
+  outcome out;
+  const json::value* query = nullptr;
+  if (body) {
+    for (const auto& kv : *body) {
+      if (kv.key() != "query") {
+        out.status = 400;
+        out.body = error_body(error_cause("parsing_exception", "request does not support [" +
+                                                                   std::string(kv.key()) + "]"),
+                              400);
+        return out;
+      }
+      query = &kv.value();
+    }
+  }
+  std::string missing;
+  auto targets = resolve(indices, missing);
+  if (!missing.empty()) {
+    out.status = 404;
+    out.body = error_body(index_not_found(missing), 404);
+    return out;
+  }
+  std::int64_t n = 0;
+  int shards = 0;
+  try {
+    for (auto* idx : targets) {
+      maybe_refresh(*idx);
+      shards += idx->shards;
+      for (const auto& [id, d] : idx->docs) {
+        if (!d.searchable)
+          continue;
+        if (!query) {
+          ++n;
+          continue;
+        }
+        boost::system::error_code ec;
+        json::value src = json::parse(*d.searchable, ec);
+        query_eval q{idx->fields, id, src};
+        n += q.matches(*query) ? 1 : 0;
+      }
+    }
+  } catch (const query_error& e) {
+    out.status = 400;
+    out.body = error_body(error_cause(e.type, e.reason), 400);
+    return out;
+  }
+  out.body["count"] = n;
+  json::object s;
+  s["total"] = shards;
+  s["successful"] = shards;
+  s["skipped"] = 0;
+  s["failed"] = 0;
+  out.body["_shards"] = std::move(s);
+  return out;
+}
+
+outcome cluster::search(const std::string& indices, const json::object* body, bool total_as_int,
+                        const json::value* track_total_hits) {
+  outcome out;
+  const json::value* query = nullptr;
+  std::int64_t size = 10, from = 0;
+  if (body) {
+    if (const auto* q = body->if_contains("query"))
+      query = q;
+    if (const auto* s = body->if_contains("size"); s && s->is_number())
+      size = s->to_number<std::int64_t>();
+    if (const auto* f = body->if_contains("from"); f && f->is_number())
+      from = f->to_number<std::int64_t>();
+    if (const auto* t = body->if_contains("track_total_hits"))
+      track_total_hits = t;
+  }
+  std::string missing;
+  auto targets = resolve(indices, missing);
+  if (!missing.empty()) {
+    out.status = 404;
+    out.body = error_body(index_not_found(missing), 404);
+    return out;
+  }
+  struct hit {
+    const index_state* idx;
+    std::string id;
+    const document* doc;
+  };
+  std::vector<hit> hits;
+  int shards = 0;
+  try {
+    for (auto* idx : targets) {
+      maybe_refresh(*idx);
+      shards += idx->shards;
+      for (const auto& [id, d] : idx->docs) {
+        if (!d.searchable)
+          continue;
+        if (query) {
+          boost::system::error_code ec;
+          json::value src = json::parse(*d.searchable, ec);
+          query_eval q{idx->fields, id, src};
+          if (!q.matches(*query))
+            continue;
+        }
+        hits.push_back({idx, id, &d});
+      }
+    }
+  } catch (const query_error& e) {
+    out.status = 400;
+    out.body = error_body(error_cause(e.type, e.reason), 400);
+    return out;
+  }
+  // Lucene returns equal-score hits in index order; a rewritten document moves to the end.
+  std::sort(hits.begin(), hits.end(), [](const hit& a, const hit& b) {
+    if (a.idx != b.idx)
+      return a.idx->name < b.idx->name;
+    return a.doc->searchable_seq_no < b.doc->searchable_seq_no;
+  });
+  out.body["took"] = 1;
+  out.body["timed_out"] = false;
+  json::object s;
+  s["total"] = shards;
+  s["successful"] = shards;
+  s["skipped"] = 0;
+  s["failed"] = 0;
+  out.body["_shards"] = std::move(s);
+  json::object h;
+  auto n = static_cast<std::int64_t>(hits.size());
+  std::int64_t track = 10000;
+  bool track_off = false;
+  if (track_total_hits) {
+    if (track_total_hits->is_bool()) {
+      track_off = !track_total_hits->get_bool();
+      track = track_total_hits->get_bool() ? INT64_MAX : 0;
+    } else if (track_total_hits->is_number()) {
+      track = track_total_hits->to_number<std::int64_t>();
+    }
+  }
+  if (total_as_int) {
+    h["total"] = n;
+  } else if (!track_off) {
+    json::object total;
+    total["value"] = std::min(n, track);
+    total["relation"] = n > track ? "gte" : "eq";
+    h["total"] = std::move(total);
+  }
+  json::array arr;
+  for (std::int64_t i = std::max<std::int64_t>(0, from);
+       i < n && static_cast<std::int64_t>(arr.size()) < size; ++i) {
+    json::object e;
+    e["_index"] = hits[static_cast<std::size_t>(i)].idx->name;
+    if (traits_.type_in_responses)
+      e["_type"] = "_doc";
+    e["_id"] = hits[static_cast<std::size_t>(i)].id;
+    e["_score"] = 1.0;
+    if (hits[static_cast<std::size_t>(i)].doc->routing)
+      e["_routing"] = *hits[static_cast<std::size_t>(i)].doc->routing;
+    boost::system::error_code ec;
+    e["_source"] = json::parse(*hits[static_cast<std::size_t>(i)].doc->searchable, ec);
+    arr.push_back(std::move(e));
+  }
+  if (arr.empty())
+    h["max_score"] = nullptr;
+  else
+    h["max_score"] = 1.0;
+  h["hits"] = std::move(arr);
+  out.body["hits"] = std::move(h);
+  return out;
+}
+
+std::optional<std::string> cluster::live_source(std::string_view index, std::string_view id) const {
+  auto it = indices_.find(std::string(index));
+  if (it == indices_.end())
+    return std::nullopt;
+  auto d = it->second.docs.find(std::string(id));
+  if (d == it->second.docs.end() || !d->second.live)
+    return std::nullopt;
+  return d->second.source;
+}
+
+std::size_t cluster::live_count(std::string_view index) const {
+  auto it = indices_.find(std::string(index));
+  return it == indices_.end() ? 0 : it->second.live;
+}
+
+std::vector<std::string> cluster::index_names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, idx] : indices_)
+    out.push_back(name);
+  return out;
+}
+
+}  // namespace cbes::testkit::es

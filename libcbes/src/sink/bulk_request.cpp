@@ -196,6 +196,10 @@ bool bulk_request_builder::full() const {
 }
 
 std::string bulk_request_builder::body() const {
+  return bulk_body(actions_);
+}
+
+std::string bulk_body(std::span<const bulk_action> actions) {
   static constexpr std::string_view index_open = R"({"index":{"_index":)";
   static constexpr std::string_view delete_open = R"({"delete":{"_index":)";
   static constexpr std::string_view id_key = R"(,"_id":)";
@@ -204,7 +208,7 @@ std::string bulk_request_builder::body() const {
   static constexpr std::string_view close = "}}\n";
 
   std::size_t bound = 0;
-  for (const auto& a : actions_) {
+  for (const auto& a : actions) {
     bound += delete_open.size() + json_string_bound(a.index) + id_key.size() +
              json_string_bound(a.id) + close.size();
     if (a.type == action_type::index) {
@@ -217,7 +221,7 @@ std::string bulk_request_builder::body() const {
   }
   std::string out;
   out.reserve(bound);
-  for (const auto& a : actions_) {
+  for (const auto& a : actions) {
     out += a.type == action_type::index ? index_open : delete_open;
     append_json_string(out, a.index);
     out += id_key;

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -93,6 +94,12 @@ class bulk_request_builder {
   std::unordered_map<std::string, std::size_t> positions_;  // "<id>\0<index>" -> position
   std::uint64_t estimated_bytes_ = 0;
 };
+
+// The NDJSON body for `actions` in order (what bulk_request_builder::body() writes); the sink
+// uses it to resend a subset of a batch (retries, halves after a 413).
+//
+//   auto body = bulk_body(std::span(retry_actions));
+std::string bulk_body(std::span<const bulk_action> actions);
 
 // `<ms>ms`, the bulk `timeout` query parameter (java-connector-behaviour.md §5.3).
 //

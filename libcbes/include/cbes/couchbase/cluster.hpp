@@ -1,0 +1,232 @@
+#pragma once
+// A Couchbase bucket as a whole: bootstrap from seed nodes (KV/CCCP first, HTTP
+// `/pools/default/b/<bucket>` as fallback), the vbucket map, routing of each key to its active
+// node, config refresh (NOT_MY_VBUCKET bodies, server pushes, polling; newer (epoch, rev) only,
+// mcbp-dcp-protocol.md §2.5, §4.5) and the KV operations the connector needs. Temporary failures
+// (Etmpfail, Ebusy), NOT_MY_VBUCKET and lost connections are retried until the operation
+// timeout.
+//
+//   cluster_options o;
+//   o.seeds = "cb1.local,cb2.local"; o.username = "cbes"; o.password = pw; o.bucket = "meta";
+//   auto c = co_await cluster::connect(ex, o);
+//   if (!c) { std::cerr << c.error().what() << '\n'; co_return; }
+//   auto doc = co_await (*c)->get({"_default", "_default"}, "airline_10");
+//
+// Thread model: like connection, one executor (one thread or a strand).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "cbes/couchbase/connection.hpp"
+#include "cbes/couchbase/error.hpp"
+#include "cbes/couchbase/topology.hpp"
+#include "cbes/mcbp/document.hpp"
+#include "cbes/mcbp/sasl.hpp"
+#include "cbes/mcbp/subdoc.hpp"
+#include "cbes/mcbp/vbucket_seqnos.hpp"
+
+namespace cbes::couchbase {
+
+struct cluster_options {
+  std::string seeds = "127.0.0.1";  // parse_seeds() syntax
+  tls_options tls;                  // tls.enabled switches every port to its TLS variant
+  std::string username;
+  std::string password;
+  std::string bucket;
+  std::string network = "auto";  // auto | default | external | <alternate network name>
+  std::vector<mcbp::sasl_mechanism> sasl_mechanisms;  // empty → strongest offered
+  bool allow_plain_without_tls = false;
+  bool http_bootstrap = true;  // fall back to the manager's HTTP config when CCCP fails
+  bool config_push = true;     // ask for Duplex + ClustermapChangeNotification
+  std::string agent = "cbes/0.1";
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds{10};
+  std::chrono::milliseconds bootstrap_timeout = std::chrono::seconds{15};
+  // One KV operation including all its retries (Java SDK default kvTimeout is 2.5 s; the
+  // connector's metadata writes deserve more patience).
+  std::chrono::milliseconds operation_timeout = std::chrono::seconds{10};
+  // Polling interval when the server does not push configs (Java: configRefreshInterval 2 s).
+  std::chrono::milliseconds config_poll_interval = std::chrono::milliseconds{2500};
+};
+
+// Scope and collection names; the default collection needs no lookup.
+//
+//   co_await c->get({}, "k");                          // _default._default
+//   co_await c->get({"inventory", "airline"}, "k");
+//
+// Not an aggregate on purpose: GCC 12 destroys a braced *aggregate* temporary passed to a
+// coroutine twice (the `{}` above), a non-aggregate is fine. For the same reason pass option
+// structs (cluster_options, connection_options) as named objects, not `{.x = ...}` temporaries.
+struct collection {
+  collection() = default;
+  collection(std::string scope_name, std::string collection_name)
+      : scope(std::move(scope_name)), name(std::move(collection_name)) {}
+
+  std::string scope = "_default";
+  std::string name = "_default";
+  bool is_default() const noexcept { return scope == "_default" && name == "_default"; }
+  std::string path() const { return scope + "." + name; }
+};
+
+struct get_result {
+  std::string value;  // inflated (never Snappy)
+  std::uint32_t flags = 0;
+  std::uint8_t datatype = 0;  // without the Snappy bit
+  std::uint64_t cas = 0;
+};
+
+struct mutation_result {
+  std::uint64_t cas = 0;
+  std::optional<mcbp::mutation_token> token;
+  std::uint16_t vbucket = 0;
+};
+
+struct upsert_options {
+  std::uint32_t flags = 0;
+  std::uint32_t expiry = 0;
+  std::uint8_t datatype = 0x01;  // JSON
+  std::uint64_t cas = 0;         // != 0: replace only if unchanged
+};
+
+struct lookup_in_result {
+  std::vector<mcbp::subdoc_lookup_result> fields;  // one per spec, in spec order
+  std::uint64_t cas = 0;
+  bool deleted = false;  // the document is a tombstone (access_deleted)
+};
+
+struct mutate_in_options {
+  std::uint8_t doc_flags = 0;  // mcbp::subdoc_doc_flag::mkdoc to create the document
+  std::optional<std::uint32_t> expiry;
+  std::uint64_t cas = 0;
+};
+
+struct mutate_in_result {
+  std::vector<mcbp::subdoc_mutation_result> fields;
+  std::uint64_t cas = 0;
+  std::optional<mcbp::mutation_token> token;
+};
+
+struct failover_entry {
+  std::uint64_t vbucket_uuid = 0;
+  std::uint64_t seqno = 0;
+  bool operator==(const failover_entry&) const = default;
+};
+
+class cluster {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+
+  // Bootstraps: parses the seeds, gets a config from the first KV seed that answers (or over
+  // HTTP), picks the network, and keeps the connection. Definitive failures (authentication,
+  // unknown bucket, bad seeds) return at once with their one-line error; others are collected
+  // per seed into the message.
+  //
+  //   auto c = co_await cluster::connect(ex, opts);
+  static boost::asio::awaitable<result<std::shared_ptr<cluster>>> connect(executor_type ex,
+                                                                          cluster_options options);
+
+  ~cluster();
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+
+  //   auto r = co_await c->get({}, "doc");   // errc::document_not_found when absent
+  boost::asio::awaitable<result<get_result>> get(collection coll, std::string key);
+
+  //   co_await c->upsert({}, "doc", R"({"a":1})");
+  boost::asio::awaitable<result<mutation_result>> upsert(collection coll, std::string key,
+                                                         std::string value,
+                                                         upsert_options options = {});
+
+  //   co_await c->remove({}, "doc");          // errc::document_not_found when absent
+  boost::asio::awaitable<result<mutation_result>> remove(collection coll, std::string key,
+                                                         std::uint64_t cas = 0);
+
+  // Sub-document lookup (SUBDOC_MULTI_LOOKUP); per-path statuses are in the result.
+  //
+  //   auto r = co_await c->lookup_in(meta, "cbes::checkpoint::0",
+  //                                  {{mcbp::opcode::subdoc_get, mcbp::subdoc_path_flag::xattr,
+  //                                  "cbes"}});
+  boost::asio::awaitable<result<lookup_in_result>> lookup_in(
+      collection coll, std::string key, std::vector<mcbp::subdoc_lookup_spec> specs,
+      bool access_deleted = false);
+
+  // Sub-document mutation (SUBDOC_MULTI_MUTATION). A failing path → errc::path_not_found /
+  // server_error naming the spec index.
+  //
+  //   co_await c->mutate_in(meta, key, {{mcbp::opcode::subdoc_dict_upsert,
+  //                                      mcbp::subdoc_path_flag::xattr, "cbes", json}},
+  //                         {.doc_flags = mcbp::subdoc_doc_flag::mkdoc});
+  boost::asio::awaitable<result<mutate_in_result>> mutate_in(
+      collection coll, std::string key, std::vector<mcbp::subdoc_mutation_spec> specs,
+      mutate_in_options options = {});
+
+  // The checkpoint store's two calls (java-connector-behaviour.md §3.2): the xattr `path` of a
+  // document (nullopt when the document or the xattr is absent) …
+  //
+  //   auto cp = co_await c->lookup_xattr(meta, key, "cbes");
+  boost::asio::awaitable<result<std::optional<std::string>>> lookup_xattr(collection coll,
+                                                                          std::string key,
+                                                                          std::string path);
+  // … and an upsert of that xattr, creating the document (empty JSON body) if needed.
+  //
+  //   co_await c->upsert_xattr(meta, key, "cbes", R"({"seqno":42})");
+  boost::asio::awaitable<result<mutation_result>> upsert_xattr(collection coll, std::string key,
+                                                               std::string path,
+                                                               std::string json_value);
+
+  // High seqnos of every active vbucket, from every KV node (§3.17), sorted by vbucket.
+  //
+  //   auto seqnos = co_await c->get_all_vb_seqnos();
+  boost::asio::awaitable<result<std::vector<mcbp::vbucket_seqno>>> get_all_vb_seqnos(
+      std::optional<std::uint32_t> collection_id = std::nullopt);
+
+  // The failover log of a vbucket from its active node, newest entry first (§3.4).
+  //
+  //   auto log = co_await c->failover_log(12);   // log->front().vbucket_uuid
+  boost::asio::awaitable<result<std::vector<failover_entry>>> failover_log(std::uint16_t vbucket);
+
+  // The id of a collection (GET_COLLECTION_ID, cached). errc::unknown_collection when absent.
+  //
+  //   auto cid = co_await c->collection_id({"inventory", "airline"});
+  boost::asio::awaitable<result<std::uint32_t>> collection_id(collection coll);
+
+  // Re-reads the config from some node now (normally driven by NMVB, pushes and polling).
+  boost::asio::awaitable<result<void>> refresh_config();
+
+  // The current topology (never null after connect()).
+  std::shared_ptr<const topology> current_topology() const;
+  // The raw JSON of the current config, e.g. for the DCP consumer.
+  const std::string& current_config_json() const;
+  // Called after every applied (newer) config.
+  void on_topology_change(std::function<void(std::shared_ptr<const topology>)> handler);
+
+  // Options to open another connection to `node` the same way (TLS, credentials, bucket), e.g.
+  // for a DCP connection.
+  //
+  //   auto o = c->connection_options_for(topo->nodes[0].kv);
+  //   o.agent = "cbes-dcp"; auto dcp = co_await connection::open(ex, o);
+  connection_options connection_options_for(const endpoint& node) const;
+
+  const executor_type& get_executor() const noexcept;
+
+  // Closes every connection; pending operations end with errc::closed. Idempotent.
+  void close();
+
+  struct impl;
+
+ private:
+  explicit cluster(std::shared_ptr<impl> p);
+  std::shared_ptr<impl> impl_;
+};
+
+// Decodes a failover log value: n × (u64 uuid, u64 seqno), newest first (§3.4).
+result<std::vector<failover_entry>> decode_failover_log(std::string_view value);
+
+}  // namespace cbes::couchbase

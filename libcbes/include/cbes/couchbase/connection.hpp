@@ -1,0 +1,144 @@
+#pragma once
+// One mcbp connection to one KV node: TCP or TLS, the bootstrap of mcbp-dcp-protocol.md §2
+// (HELLO → SASL → SELECT_BUCKET → GET_ERROR_MAP → GET_CLUSTER_CONFIG), then pipelined requests
+// matched to responses by opaque, each with its own deadline. Writes are queued and sent with
+// gather writes; reads go through the bounded incremental mcbp::parser.
+//
+// Server-initiated traffic is delivered to callbacks: cluster-map pushes (0x82/0x01, §2.5) to
+// on_config(), and client-magic *requests* (what a DCP producer sends after DCP_OPEN, §3) to
+// on_request(), so the DCP consumer reuses this class in "send frame / receive frames" mode:
+//
+//   auto c = co_await connection::open(ex, opts);          // bootstrapped, bucket selected
+//   auto r = co_await (*c)->execute(dcp_open_request{...}.encode(), 5s);   // DCP_OPEN
+//   (*c)->on_request([&](const mcbp::frame& f) { consumer.handle(f); });  // mutations, noops
+//   (*c)->send(frame_builder::response(opcode::dcp_noop).opaque(f.opaque()).build());
+//
+// Thread model: a connection lives on one executor; call it from coroutines and handlers
+// running on that executor (an io_context run by one thread, or a strand).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "cbes/couchbase/error.hpp"
+#include "cbes/couchbase/topology.hpp"
+#include "cbes/mcbp/feature.hpp"
+#include "cbes/mcbp/frame.hpp"
+#include "cbes/mcbp/frame_builder.hpp"
+#include "cbes/mcbp/parser.hpp"
+#include "cbes/mcbp/sasl.hpp"
+
+namespace cbes::couchbase {
+
+struct tls_options {
+  bool enabled = false;
+  std::string ca_file;          // PEM; empty → the system's default trust store
+  bool verify_hostname = true;  // check the certificate against server_name (or the host)
+  std::string server_name;      // SNI + name to verify; empty → the host connected to
+};
+
+struct connection_options {
+  endpoint address;
+  tls_options tls;
+  std::string username;
+  std::string password;
+  std::string bucket;  // empty: no SELECT_BUCKET and no config (e.g. a cluster-level connection)
+  std::string agent = "cbes/0.1";
+  // Mechanisms we may use, any order; empty → SCRAM-SHA512/256/1, plus PLAIN over TLS.
+  // The strongest one the server also offers wins (§2.3).
+  std::vector<mcbp::sasl_mechanism> sasl_mechanisms;
+  // PLAIN sends the password in clear: only over TLS unless this is set (Java refuses it too).
+  bool allow_plain_without_tls = false;
+  // HELLO features; empty → xerror, select_bucket, json, xattr, snappy, mutation_seqno,
+  // alt_request_support, tcp_nodelay, collections (if `collections`), duplex +
+  // clustermap_change_notification (if `config_push`).
+  std::vector<mcbp::feature> features;
+  bool collections = true;
+  bool config_push = true;
+  bool fetch_error_map = true;
+  std::chrono::milliseconds connect_timeout =
+      std::chrono::seconds{10};  // resolve + connect + TLS handshake
+  std::chrono::milliseconds bootstrap_timeout =
+      std::chrono::seconds{10};  // HELLO … GET_CLUSTER_CONFIG
+  std::size_t max_frame_size = mcbp::default_max_frame_size;
+};
+
+class connection {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  using clock = std::chrono::steady_clock;
+
+  // Connects and bootstraps. Errors: connection_failed ("connect to host:port: Connection
+  // refused", "TLS handshake with host:port failed: ..."), timeout, authentication_failed,
+  // no_sasl_mechanism, bucket_not_found, protocol_error.
+  //
+  //   connection_options o;   // a named object: see the GCC 12 note in cluster.hpp
+  //   o.address = {"127.0.0.1", 11210}; o.username = "u"; o.password = pw; o.bucket = "b";
+  //   auto c = co_await connection::open(ex, o);
+  static boost::asio::awaitable<result<std::shared_ptr<connection>>> open(
+      executor_type ex, connection_options options);
+
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Sends one request (the opaque is assigned here) and waits for the response with the same
+  // opaque, at most `timeout`. Any status comes back as a frame; errors are only
+  // connection_closed / timeout / closed.
+  //
+  //   auto r = co_await c->execute(mcbp::get_request{key}.encode().vbucket(vb), 2s);
+  //   if (r && r->view().status() == mcbp::status::success) ...
+  boost::asio::awaitable<result<mcbp::owned_frame>> execute(mcbp::frame_builder request,
+                                                            clock::duration timeout);
+
+  // Queues raw frame bytes without waiting for anything (DCP buffer acks, noop replies).
+  //
+  //   c->send(frame_builder::response(opcode::dcp_noop).opaque(o).build());
+  void send(std::string bytes);
+
+  // An opaque no pending request uses, for requests whose answers arrive through on_request()
+  // (e.g. a DCP stream: its messages carry the STREAM_REQ opaque).
+  std::uint32_t next_opaque() noexcept;
+
+  // Client-magic requests from the server (0x80 / 0x08 — DCP messages) and server-initiated
+  // requests other than config pushes. Views are valid during the call only.
+  //
+  //   c->on_request([](const mcbp::frame& f) { if (f.opcode() == opcode::dcp_noop) ... });
+  void on_request(std::function<void(const mcbp::frame&)> handler);
+
+  // Config JSON pushed by the server (already inflated); the handler decides whether it is newer.
+  //
+  //   c->on_config([&](std::string json) { cluster.apply(json, c->address().host); });
+  void on_config(std::function<void(std::string json)> handler);
+
+  // Called once when the connection ends for any reason other than close().
+  //
+  //   c->on_close([](const error& e) { log(e.what()); });
+  void on_close(std::function<void(const error&)> handler);
+
+  // The config fetched at bootstrap (GET_CLUSTER_CONFIG), empty if none.
+  const std::string& bootstrap_config() const noexcept;
+  // Features the server agreed to in HELLO.
+  bool has_feature(mcbp::feature f) const noexcept;
+  // The SASL mechanism that authenticated this connection.
+  mcbp::sasl_mechanism mechanism() const noexcept;
+  const endpoint& address() const noexcept;
+  const executor_type& get_executor() const noexcept;
+  bool is_open() const noexcept;
+
+  // Cancels pending requests (errc::closed) and closes the socket. Idempotent.
+  void close();
+
+  struct impl;
+
+ private:
+  explicit connection(std::shared_ptr<impl> p);
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace cbes::couchbase

@@ -1,0 +1,116 @@
+#pragma once
+// The Elasticsearch sink: document events in, `_bulk` requests out, "done" per event back
+// (java-connector-behaviour.md §5.2-5.7, elasticsearch-api.md §2, §6.3).
+//
+// Events of one vbucket go to one lane (vbucket % concurrentRequests); a lane has at most one
+// bulk request in flight and one batch filling behind it, so order per vbucket (hence per
+// document) holds and memory stays within 2 x lanes x the bulk limits. A request's items are
+// classified: done, rejected (-> rejection log, sent with the next round), or retried alone
+// after the retry back-off; 413 halves the batch; 429 / 5xx / connection loss / timeout resend
+// it whole; 401 / 403 and other 4xx are fatal. When every action of a batch is settled, the
+// batch's events are reported done in submission order, so the caller may checkpoint them.
+// Not thread-safe: use it (and get callbacks) on one thread or strand of its executor.
+//
+//   auto s = cbes::sink::sink::create(io.get_executor(), settings, conn,
+//       {.on_done = [&](std::span<const cbes::sink::event_done> d) { checkpoint(d); }});
+//   co_await (*s)->async_connect();         // version sniff
+//   co_await (*s)->async_write(event);      // waits while the lane's batches are full
+//   co_await (*s)->async_flush();           // everything written so far is done
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "cbes/sink/error.hpp"
+#include "cbes/sink/event.hpp"
+#include "cbes/sink/http_pool.hpp"
+#include "cbes/sink/server_info.hpp"
+#include "cbes/sink/settings.hpp"
+
+namespace cbes::sink {
+
+enum class event_outcome {
+  indexed,     // `index` action succeeded
+  deleted,     // `delete` succeeded (or the document was already gone)
+  rejected,    // permanent failure; written to the rejection log when it is enabled
+  skipped,     // no type rule, ignored, ignored delete, not a JSON object (§5.2, §5.4)
+  superseded,  // a newer event for the same document replaced it in the batch (§5.6)
+};
+
+// One finished event; the connector moves the vbucket's checkpoint to (vbuuid, seqno).
+struct event_done {
+  std::uint16_t vbucket = 0;
+  std::uint64_t vbuuid = 0;
+  std::uint64_t seqno = 0;
+  event_outcome outcome = event_outcome::indexed;
+};
+
+struct sink_counters {
+  std::uint64_t docs_indexed = 0;
+  std::uint64_t docs_deleted = 0;
+  std::uint64_t docs_rejected = 0;
+  std::uint64_t docs_skipped = 0;
+  std::uint64_t docs_superseded = 0;
+  std::uint64_t rejection_log_writes = 0;
+  std::uint64_t rejection_log_failures = 0;  // §5.5 `rejection.log.fail`
+  std::uint64_t requests = 0;                // bulk requests sent, retries included
+  std::uint64_t retried_requests = 0;        // whole-request resends (429/5xx/transport/bad body)
+  std::uint64_t retried_items = 0;           // actions resent after a per-item failure
+  std::uint64_t bytes_sent = 0;              // NDJSON bytes before compression
+};
+
+struct sink_callbacks {
+  // Events settled, per lane in the order they were written.
+  std::function<void(std::span<const event_done>)> on_done{};
+  // Something to log at WARN: a retry round, an unresolvable routing, a rejection.
+  std::function<void(std::string_view)> on_warning{};
+  // The sink stopped for good (credentials, retries exhausted, fatal 4xx); events not reported
+  // done must be replayed.
+  std::function<void(const error&)> on_fatal{};
+};
+
+class sink {
+ public:
+  // Validates the settings, compiles the type rules and prepares the connection pool.
+  static result<std::unique_ptr<sink>> create(boost::asio::any_io_executor executor,
+                                              sink_settings settings, connection_settings conn,
+                                              sink_callbacks callbacks = {});
+  ~sink();  // stops
+  sink(const sink&) = delete;
+  sink& operator=(const sink&) = delete;
+
+  // Version sniff (§5.1); refuses Elasticsearch < 7.14 and OpenSearch < 1.3.3.
+  //
+  //   auto info = co_await s.async_connect({.deadline = std::chrono::seconds(30)});
+  boost::asio::awaitable<result<server_info>> async_connect(sniff_settings sniff = {});
+
+  // Queues one event; suspends while its lane already has a full batch waiting. Fails once the
+  // sink has failed or stopped.
+  //
+  //   if (auto r = co_await s.async_write(std::move(ev)); !r) stop_streaming(r.error());
+  boost::asio::awaitable<result<void>> async_write(document_event event);
+
+  // Completes when every event written before the call has been reported done.
+  boost::asio::awaitable<result<void>> async_flush();
+
+  // Drops queued events (they are never reported done) and closes connections. Idempotent.
+  void stop();
+
+  sink_counters counters() const;
+  std::optional<error> failure() const;
+  std::size_t lanes() const;
+  // Lane of a vbucket: vbucket % concurrentRequests (§5.6).
+  std::size_t lane_of(std::uint16_t vbucket) const;
+
+ private:
+  struct impl;
+  explicit sink(std::shared_ptr<impl> p);
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace cbes::sink

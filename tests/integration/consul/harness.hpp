@@ -1,54 +1,20 @@
 #pragma once
 // Runs libconsul coroutines against the in-process fake agent (cbes::testkit::consul_agent).
 #include <chrono>
-#include <exception>
-#include <optional>
-#include <stdexcept>
 #include <string>
 
 #include <boost/asio.hpp>
 
 #include "cbes/testkit/consul_agent.hpp"
 #include "consul/client.hpp"
+#include "support/run_coroutine.hpp"
 #include "unit/consul/result_printer.hpp"
 
 namespace consul_it {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// Runs `a` on `io` until it completes (other work such as lock renewers may keep running);
-// rethrows Catch failures raised inside the coroutine. Fails after a generous deadline.
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> a, std::chrono::seconds limit = 120s) {
-  std::optional<T> out;
-  std::exception_ptr err;
-  bool done = false;
-  asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-    err = e;
-    if (!e)
-      out.emplace(std::move(v));
-    done = true;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  io.restart();
-  while (!done && std::chrono::steady_clock::now() < deadline)
-    io.run_one_for(100ms);
-  if (err)
-    std::rethrow_exception(err);
-  if (!done)
-    throw std::runtime_error("test coroutine did not finish in time");
-  return std::move(*out);
-}
-
-inline void run(asio::io_context& io, asio::awaitable<void> a, std::chrono::seconds limit = 120s) {
-  run(
-      io,
-      [](asio::awaitable<void> inner) -> asio::awaitable<int> {
-        co_await std::move(inner);
-        co_return 0;
-      }(std::move(a)),
-      limit);
-}
+using cbes::test::run;
 
 inline std::string address_of(const cbes::testkit::consul_agent& agent) {
   return "127.0.0.1:" + std::to_string(agent.port());

@@ -2,16 +2,15 @@
 // Runs cbes::couchbase coroutines on a test-owned io_context against the in-process fake
 // cluster (cbes::testkit::couchbase_cluster, which runs its own I/O thread).
 #include <chrono>
-#include <exception>
-#include <optional>
-#include <stdexcept>
 #include <string>
 
 #include <boost/asio.hpp>
+#include <catch2/catch.hpp>
 
 #include "cbes/couchbase/cluster.hpp"
 #include "cbes/couchbase/connection.hpp"
 #include "cbes/testkit/couchbase_cluster.hpp"
+#include "support/run_coroutine.hpp"
 #include "unit/couchbase/result_printer.hpp"
 
 namespace couchbase_it {
@@ -19,49 +18,8 @@ namespace asio = boost::asio;
 namespace cb = cbes::couchbase;
 using namespace std::chrono_literals;
 
-// Note for test authors: never write `REQUIRE(co_await x)`: GCC 12 evaluates a co_await inside
-// Catch's assertion macros twice (a remove then fails as "not found"). Await into a local first.
-//
-// Runs `a` on `io` until it completes; rethrows Catch failures raised inside the coroutine.
-// The limit is generous: it only catches hangs, never measures speed.
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> a, std::chrono::seconds limit = 120s) {
-  std::optional<T> out;
-  std::exception_ptr err;
-  bool done = false;
-  asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-    err = e;
-    if (!e)
-      out.emplace(std::move(v));
-    done = true;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  io.restart();
-  while (!done && std::chrono::steady_clock::now() < deadline)
-    io.run_one_for(100ms);
-  if (err)
-    std::rethrow_exception(err);
-  if (!done)
-    throw std::runtime_error("test coroutine did not finish in time");
-  return std::move(*out);
-}
-
-inline void run(asio::io_context& io, asio::awaitable<void> a, std::chrono::seconds limit = 120s) {
-  run(
-      io,
-      [](asio::awaitable<void> inner) -> asio::awaitable<int> {
-        co_await std::move(inner);
-        co_return 0;
-      }(std::move(a)),
-      limit);
-}
-
-// Lets remaining handlers (closed sockets, cancelled timers) finish so nothing outlives the test.
-inline void drain(asio::io_context& io) {
-  io.restart();
-  for (int i = 0; i < 50 && io.poll() > 0; ++i) {
-  }
-}
+using cbes::test::drain;
+using cbes::test::run;
 
 inline cbes::testkit::couchbase_cluster_options fake_options(std::size_t nodes = 1,
                                                              std::uint16_t vbuckets = 64) {
@@ -108,6 +66,16 @@ asio::awaitable<bool> eventually(Pred pred, std::chrono::milliseconds limit = 30
     co_await t.async_wait(asio::use_awaitable);
   }
   co_return true;
+}
+
+// Connects a client for a fixture; fails the test when bootstrap fails.
+inline std::shared_ptr<cb::cluster> connect_client(asio::io_context& io,
+                                                   const cb::cluster_options& o) {
+  return run(io, [&]() -> asio::awaitable<std::shared_ptr<cb::cluster>> {
+    auto c = co_await cb::cluster::connect(io.get_executor(), o);
+    REQUIRE(c);
+    co_return *c;
+  }());
 }
 
 }  // namespace couchbase_it

@@ -20,11 +20,7 @@ struct fixture {
       o.operation_timeout = tweak.operation_timeout;
       o.config_push = tweak.config_push;
     }
-    client = run(io, [&]() -> asio::awaitable<std::shared_ptr<cb::cluster>> {
-      auto c = co_await cb::cluster::connect(io.get_executor(), o);
-      REQUIRE(c);
-      co_return *c;
-    }());
+    client = connect_client(io, o);
   }
   ~fixture() {
     client->close();

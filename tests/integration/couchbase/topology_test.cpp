@@ -20,11 +20,7 @@ struct fixture {
     o.config_push = push;
     // Polling off (in effect) so the NMVB path is what moves the client when push is off.
     o.config_poll_interval = push ? 2500ms : 3600000ms;
-    client = run(io, [&]() -> asio::awaitable<std::shared_ptr<cb::cluster>> {
-      auto c = co_await cb::cluster::connect(io.get_executor(), o);
-      REQUIRE(c);
-      co_return *c;
-    }());
+    client = connect_client(io, o);
   }
   ~fixture() {
     client->close();

@@ -137,7 +137,7 @@ std::optional<fs::path> prepare_node() {
     std::printf("node/npm not found: skipping the @elastic/elasticsearch comparison\n");
     return std::nullopt;
   }
-  const fs::path source = fs::path(__FILE__).parent_path() / "node";
+  const fs::path source = fs::path(CBES_BENCH_DIR) / "node";
   const fs::path build = fs::canonical("/proc/self/exe").parent_path().parent_path();
   const fs::path dir = build / "bench-node";
   std::error_code ec;

@@ -80,8 +80,7 @@ TEST_CASE("lock handover when the holder abdicates: one txn, no waiting for lock
   }());
 }
 
-// Hidden ([.]): crashes inside a Beast write after the session expires; see issue 2 note.
-TEST_CASE("lock handover when the holder's session expires (manual clock)", "[.][known-failure]") {
+TEST_CASE("lock handover when the holder's session expires (manual clock)") {
   cbes::testkit::consul_agent_options ao;
   ao.manual_clock = true;
   agent_fixture f(ao);

@@ -1,10 +1,14 @@
 // Leader election (consul-http-api.md §7.5, §7.3, lock-delay §3.5, renew §4.2/§7.2).
 #include "consul/lock.hpp"
 
+#include <exception>
+#include <utility>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -17,7 +21,19 @@ namespace consul {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-struct lock::state : std::enable_shared_from_this<lock::state> {
+// One background coroutine (renewer, monitor) and its own cancellation signal. co_spawn puts
+// the coroutine's cancellation state into the bound slot, so a slot must never be reused for
+// a second coroutine while the first may still run: re-binding destroys the first one's
+// cancellation state under it (a use-after-free that surfaced as a crash inside a Beast
+// write). Each task therefore gets a fresh signal, kept alive by the coroutine's completion
+// handler until the coroutine has finished, and by the state for stop().
+struct background_task {
+  asio::cancellation_signal signal;
+  void stop() { signal.emit(asio::cancellation_type::terminal); }
+};
+using task_ptr = std::shared_ptr<background_task>;
+
+struct lock::state {
   state(const client& c, lock_options o)
       : executor(c.get_executor()),
         kv(c.kv()),
@@ -35,24 +51,32 @@ struct lock::state : std::enable_shared_from_this<lock::state> {
   std::string session;  // empty = none (or known dead)
   milliseconds ttl{0};
   bool held = false;
+  bool closed = false;  // the lock object is gone: pending acquires stand down
   std::string lost_reason;
   std::uint64_t generation = 0;  // bumps on every acquisition: stale monitors stand down
   asio::steady_timer lost_signal;
-  asio::cancellation_signal renew_cancel;
-  asio::cancellation_signal monitor_cancel;
-  bool renewing = false;
+  task_ptr renewer;  // renews `session`
+  task_ptr monitor;  // watches the key while held
 
+  void stop_monitor() {
+    if (auto t = std::exchange(monitor, nullptr))
+      t->stop();
+  }
+  void stop_renewer() {
+    if (auto t = std::exchange(renewer, nullptr))
+      t->stop();
+  }
   void mark_lost(std::string reason, std::uint64_t gen) {
     if (!held || gen != generation)
       return;
     held = false;
     lost_reason = std::move(reason);
     lost_signal.cancel();
-    monitor_cancel.emit(asio::cancellation_type::terminal);
+    stop_monitor();
   }
   void stop_background() {
-    monitor_cancel.emit(asio::cancellation_type::terminal);
-    renew_cancel.emit(asio::cancellation_type::terminal);
+    stop_monitor();
+    stop_renewer();
   }
 };
 
@@ -114,7 +138,6 @@ asio::awaitable<void> renew_loop(state_ptr s, std::string id) {
           clock::now() - last_ok > s->ttl) {
         s->session.clear();
         s->mark_lost("session " + id + " is gone: " + r.error().what(), s->generation);
-        s->renewing = false;
         co_return;
       }
       if (!co_await sleep_for(s->executor, s->options.renew_retry))
@@ -162,12 +185,21 @@ asio::awaitable<void> monitor_loop(state_ptr s, std::uint64_t gen, std::string i
   }
 }
 
+// Starts `work` with its own cancellation signal (see background_task). The completion
+// handler owns the task and drops it from a later handler, once the coroutine is unwound.
+task_ptr spawn_background(const asio::any_io_executor& ex, asio::awaitable<void> work) {
+  auto task = std::make_shared<background_task>();
+  asio::co_spawn(ex, std::move(work),
+                 asio::bind_cancellation_slot(task->signal.slot(),
+                                              [ex, keep = task](std::exception_ptr) mutable {
+                                                asio::post(ex, [done = std::move(keep)] {});
+                                              }));
+  return task;
+}
+
 void start_renewing(const state_ptr& s) {
-  if (s->renewing)
-    return;
-  s->renewing = true;
-  asio::co_spawn(s->executor, renew_loop(s, s->session),
-                 asio::bind_cancellation_slot(s->renew_cancel.slot(), asio::detached));
+  s->stop_renewer();  // a previous renewer (for a dead session) must not outlive it
+  s->renewer = spawn_background(s->executor, renew_loop(s, s->session));
 }
 
 void become_holder(const state_ptr& s) {
@@ -175,8 +207,8 @@ void become_holder(const state_ptr& s) {
   s->lost_reason.clear();
   ++s->generation;
   s->lost_signal.expires_at(asio::steady_timer::time_point::max());
-  asio::co_spawn(s->executor, monitor_loop(s, s->generation, s->session),
-                 asio::bind_cancellation_slot(s->monitor_cancel.slot(), asio::detached));
+  s->stop_monitor();
+  s->monitor = spawn_background(s->executor, monitor_loop(s, s->generation, s->session));
 }
 
 asio::awaitable<result<void>> ensure_session(const state_ptr& s) {
@@ -192,13 +224,26 @@ asio::awaitable<result<void>> ensure_session(const state_ptr& s) {
   auto id = co_await s->sessions.create(so);
   if (!id)
     co_return id.error();
-  // A previous renewer (for a dead session) must not outlive it.
-  s->renew_cancel.emit(asio::cancellation_type::terminal);
-  s->renewing = false;
   s->session = std::move(*id);
   s->ttl = s->options.session_ttl;
   start_renewing(s);
   co_return result<void>{};
+}
+
+asio::awaitable<void> destroy_in_background(state_ptr s, std::string id, bool held) {
+  if (held)
+    co_await s->kv.put(s->options.key, s->options.value, put_options(s->options.flags, {}, id));
+  co_await s->sessions.destroy(id);
+}
+
+// The lock object was destroyed while an acquire was running: give back what it got since.
+error stand_down(const state_ptr& s, bool won) {
+  s->stop_background();
+  s->held = false;
+  if (!s->session.empty())
+    asio::co_spawn(s->executor, destroy_in_background(s, std::exchange(s->session, {}), won),
+                   asio::detached);
+  return make_error(errc::cancelled, "lock destroyed during acquisition");
 }
 
 // Awaited at once by its caller, so the reference stays valid.
@@ -216,9 +261,13 @@ asio::awaitable<result<void>> acquire_loop(state_ptr s) {
     const bool stop = co_await cancelled();
     if (stop)
       co_return make_error(errc::cancelled, "lock acquisition cancelled");
+    if (s->closed)
+      co_return stand_down(s, false);
     if (s->held)
       co_return result<void>{};
     auto ok = co_await ensure_session(s);
+    if (s->closed)
+      co_return stand_down(s, false);
     if (!ok) {
       if (!ok.error().transient())
         co_return ok.error();
@@ -228,6 +277,8 @@ asio::awaitable<result<void>> acquire_loop(state_ptr s) {
       continue;
     }
     auto r = co_await s->kv.get(o.key, blocking(index, o.wait, consistency::default_mode));
+    if (s->closed)
+      co_return stand_down(s, false);
     if (!r) {
       if (!r.error().transient())
         co_return r.error();
@@ -246,6 +297,8 @@ asio::awaitable<result<void>> acquire_loop(state_ptr s) {
       continue;
     }
     auto won = co_await s->kv.put(o.key, o.value, put_options(o.flags, s->session, {}));
+    if (s->closed)
+      co_return stand_down(s, won.has_value() && *won);
     if (!won) {
       // §7.5 step 7: the session died under us (TTL, check): make a new one.
       if (won.error().message.find("invalid session") != std::string::npos) {
@@ -277,18 +330,13 @@ asio::awaitable<result<void>> acquire_loop(state_ptr s) {
   }
 }
 
-asio::awaitable<void> destroy_in_background(state_ptr s, std::string id, bool held) {
-  if (held)
-    co_await s->kv.put(s->options.key, s->options.value, put_options(s->options.flags, {}, id));
-  co_await s->sessions.destroy(id);
-}
-
 }  // namespace
 
 lock::lock(const client& c, lock_options o) : state_(std::make_shared<state>(c, std::move(o))) {}
 
 lock::~lock() {
   auto& s = *state_;
+  s.closed = true;
   s.stop_background();
   if (!s.session.empty()) {
     asio::co_spawn(s.executor, destroy_in_background(state_, s.session, s.held), asio::detached);
@@ -328,7 +376,6 @@ asio::awaitable<result<void>> lock::release() {
   s->lost_reason = "released";
   s->lost_signal.cancel();
   s->stop_background();
-  s->renewing = false;
   s->session.clear();
   if (id.empty())
     co_return result<void>{};
@@ -355,7 +402,6 @@ asio::awaitable<result<void>> lock::abdicate() {
   s->lost_reason = "abdicated";
   s->lost_signal.cancel();
   s->stop_background();
-  s->renewing = false;
   s->session.clear();
   std::vector<txn_op> ops;
   ops.push_back(txn_op::check_session(s->options.key, id));

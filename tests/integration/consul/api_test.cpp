@@ -418,3 +418,97 @@ TEST_CASE("ACL token: requests pass with it and fail with ACL not found without 
     CHECK(anon.error().code == errc::acl_denied);
   }());
 }
+
+TEST_CASE("a txn locks and unlocks a key for a session") {
+  agent_fixture f;
+  consul::client c(f.io.get_executor(), options_for(f.agent));
+  run(f.io, [&]() -> asio::awaitable<void> {
+    consul::session_options so;
+    so.ttl = 30s;
+    auto id = co_await c.session().create(so);
+    REQUIRE(id);
+    std::vector<consul::txn_op> lock_ops;
+    lock_ops.push_back(consul::txn_op::lock("tx/leader", "me", *id));
+    lock_ops.push_back(consul::txn_op::check_session("tx/leader", *id));
+    auto locked = co_await c.txn().run(lock_ops);
+    REQUIRE(locked);
+    CHECK(locked->committed);
+    auto held = co_await c.kv().get("tx/leader");
+    REQUIRE(held);
+    REQUIRE(held->value);
+    CHECK(held->value->session == *id);
+    CHECK(held->value->lock_index == 1);
+    CHECK(held->value->value == "me");
+
+    std::vector<consul::txn_op> wrong;
+    wrong.push_back(consul::txn_op::unlock("tx/leader", "x", "not-the-holder"));
+    auto refused = co_await c.txn().run(wrong);
+    REQUIRE(refused);
+    CHECK_FALSE(refused->committed);
+    CHECK(refused->errors.size() == 1);
+
+    std::vector<consul::txn_op> unlock_ops;
+    unlock_ops.push_back(consul::txn_op::unlock("tx/leader", "free", *id));
+    auto unlocked = co_await c.txn().run(unlock_ops);
+    REQUIRE(unlocked);
+    CHECK(unlocked->committed);
+    auto after = co_await c.kv().get("tx/leader");
+    REQUIRE(after);
+    REQUIRE(after->value);
+    CHECK(after->value->session.empty());
+    CHECK(after->value->value == "free");
+    CHECK(co_await c.session().destroy(*id));
+  }());
+}
+
+TEST_CASE("sessions bound to health checks are invalidated when a check turns critical") {
+  agent_fixture f;
+  consul::client c(f.io.get_executor(), options_for(f.agent));
+  run(f.io, [&]() -> asio::awaitable<void> {
+    consul::service_registration r;
+    r.id = "web-1";
+    r.name = "web";
+    consul::ttl_check check;
+    check.ttl = 30s;
+    r.check = check;
+    REQUIRE(co_await c.agent().register_service(r));
+    REQUIRE(co_await c.agent().pass("service:web-1"));
+
+    // Bound to the service's TTL check (and serfHealth): its failure ends the session and
+    // releases the session's locks.
+    consul::session_options so;
+    so.name = "svc-bound";
+    so.service_checks = strings("service:web-1");
+    auto svc = co_await c.session().create(so);
+    REQUIRE(svc);
+    auto info = co_await c.session().info(*svc);
+    REQUIRE(info);
+    REQUIRE(info->value);
+    CHECK(info->value->name == "svc-bound");
+    consul::kv_put_options acquire;
+    acquire.acquire = *svc;
+    REQUIRE(*co_await c.kv().put("svc/leader", "web-1", acquire));
+    REQUIRE(co_await c.agent().fail("service:web-1", "broken"));
+    CHECK_FALSE((co_await c.session().info(*svc))->value);
+    auto key = co_await c.kv().get("svc/leader");
+    REQUIRE(key);
+    REQUIRE(key->value);
+    CHECK(key->value->session.empty());
+
+    // Bound to serfHealth only (node_checks): killing the node ends it; a session bound to
+    // no check at all survives.
+    consul::session_options node_bound;
+    node_bound.node_checks = strings("serfHealth");
+    auto on_node = co_await c.session().create(node_bound);
+    REQUIRE(on_node);
+    consul::session_options unbound;
+    unbound.no_checks = true;
+    unbound.ttl = 30s;
+    auto free_session = co_await c.session().create(unbound);
+    REQUIRE(free_session);
+    f.agent.kill_node();
+    CHECK_FALSE((co_await c.session().info(*on_node))->value);
+    CHECK((co_await c.session().info(*free_session))->value);
+    f.agent.kill_node(false);
+  }());
+}

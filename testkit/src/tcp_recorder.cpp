@@ -127,11 +127,17 @@ struct tcp_recorder::impl : std::enable_shared_from_this<impl> {
     std::fwrite(&sigfigs, 4, 1, file);
     std::fwrite(&pcap_snaplen, 4, 1, file);
     std::fwrite(&linktype_ethernet, 4, 1, file);
-    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-    acceptor.open(ep.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(ep);
-    acceptor.listen();
+    try {
+      tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+      acceptor.open(ep.protocol());
+      acceptor.set_option(tcp::acceptor::reuse_address(true));
+      acceptor.bind(ep);
+      acceptor.listen();
+    } catch (const boost::system::system_error& e) {
+      std::fclose(file);
+      file = nullptr;
+      throw std::system_error(std::error_code(e.code()), "tcp_recorder: listen");
+    }
     listen_port = acceptor.local_endpoint().port();
     asio::co_spawn(ex, accept_loop(shared_from_this()), asio::detached);
   }

@@ -11,6 +11,9 @@ packages=(
 )
 # Stock third-party clients the compatibility tests drive against the fakes.
 packages+=(python3 python3-consul2 python3-requests python3-elasticsearch)
+# tshark dissects the bytes the tests record (tests/integration/wireshark: mcbp as Wireshark
+# sees it).
+packages+=(tshark)
 # Node.js (for npm's stock clients) may come from another Debian repository that bundles npm.
 command -v npm >/dev/null || packages+=(nodejs npm)
 
@@ -29,5 +32,10 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture; answer "no" up front (we only read
+# pcap files, never capture).
+if [[ " ${missing[*]} " == *" tshark "* ]]; then
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

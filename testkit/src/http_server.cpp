@@ -3,9 +3,11 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <system_error>
 #include <thread>
 
@@ -114,12 +116,27 @@ struct http_server::impl {
       }
       if (res.drop)
         co_return;
+      if (auto c = find_header(res.headers, "connection"); c && iequals(*c, "close"))
+        res.close = true;
+      if (res.close || res.truncate_body_at)
+        keep_alive = false;
       http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
       for (auto& [k, v] : res.headers)
-        out.insert(k, v);
+        if (!iequals(k, "connection"))
+          out.insert(k, v);
       out.body() = std::move(res.body);
       out.keep_alive(keep_alive);
       out.prepare_payload();
+      if (res.truncate_body_at) {
+        // Serialise the whole message, then send the head and only part of the body.
+        std::ostringstream os;
+        os << out;
+        std::string wire = std::move(os).str();
+        const auto head = wire.find("\r\n\r\n") + 4;
+        wire.resize(std::min(wire.size(), head + *res.truncate_body_at));
+        co_await asio::async_write(stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
+        co_return;
+      }
       auto [wec, wn] = co_await http::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
       (void)wn;
       if (wec || !keep_alive)

@@ -67,6 +67,46 @@ struct kv_response {
   std::uint16_t vbucket = 0;
 };
 
+// The retry budget of one KV operation: a deadline, a truncated exponential backoff and the
+// last problem seen, which the final error reports. Callers note a problem, then wait():
+//
+//   retry.note("NOT_MY_VBUCKET from " + node, false);
+//   co_await retry.wait();
+class retry_budget {
+ public:
+  explicit retry_budget(clock::duration timeout) : deadline_(start_ + timeout) {}
+
+  clock::time_point deadline() const noexcept { return deadline_; }
+  bool expired() const noexcept { return clock::now() >= deadline_; }
+  // `temporary`: the server said ETMPFAIL/EBUSY, reported as temporary_failure at the end.
+  void note(std::string problem, bool temporary) {
+    last_problem_ = std::move(problem);
+    last_temporary_ = temporary;
+  }
+  // Sleeps the next backoff step, never past the deadline.
+  asio::awaitable<void> wait() {
+    const auto left = std::max(deadline_ - clock::now(), clock::duration{});
+    co_await sleep_for(std::min<clock::duration>(backoff_, left));
+    backoff_ = std::min(backoff_ * 2, max_backoff);
+  }
+  // The error once expired(): temporary_failure or timeout, naming the last problem.
+  error exhausted(const std::string& what) const {
+    const auto elapsed = std::to_string(ms(clock::now() - start_));
+    if (last_temporary_)
+      return make_error(errc::temporary_failure,
+                        what + " still failing after " + elapsed + " ms: " + last_problem_);
+    return make_error(errc::timeout, what + " timed out after " + elapsed +
+                                         " ms (last problem: " + last_problem_ + ")");
+  }
+
+ private:
+  clock::time_point start_ = clock::now();
+  clock::time_point deadline_;
+  milliseconds backoff_ = first_backoff;
+  std::string last_problem_ = "no attempt";
+  bool last_temporary_ = false;
+};
+
 }  // namespace
 
 result<std::vector<failover_entry>> decode_failover_log(std::string_view value) {
@@ -317,70 +357,50 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
   asio::awaitable<result<kv_response>> dispatch(std::string what, target_fn target,
                                                 build_fn build) {
     auto self = shared_from_this();
-    const auto start = clock::now();
-    const auto deadline = start + opts.operation_timeout;
-    auto backoff = first_backoff;
-    std::string last_problem = "no attempt";
-    bool last_temporary = false;
+    retry_budget retry(opts.operation_timeout);
     for (;;) {
       if (closed)
         co_return make_error(errc::closed, what + ": cluster was closed");
-      if (clock::now() >= deadline) {
-        if (last_temporary)
-          co_return make_error(errc::temporary_failure,
-                               what + " still failing after " +
-                                   std::to_string(ms(clock::now() - start)) +
-                                   " ms: " + last_problem);
-        co_return make_error(errc::timeout, what + " timed out after " +
-                                                std::to_string(ms(clock::now() - start)) +
-                                                " ms (last problem: " + last_problem + ")");
-      }
-      auto retry_later = [&]() -> asio::awaitable<void> {
-        const auto left = deadline - clock::now();
-        co_await sleep_for(std::min<clock::duration>(backoff, std::max(left, clock::duration{})));
-        backoff = std::min(backoff * 2, max_backoff);
-      };
+      if (retry.expired())
+        co_return retry.exhausted(what);
       auto current = topo;
       auto r = current ? target(*current) : std::nullopt;
       if (!r) {
-        last_problem = "no active node for the vbucket";
-        last_temporary = false;
+        retry.note("no active node for the vbucket", false);
         schedule_refresh();
-        co_await retry_later();
+        co_await retry.wait();
         continue;
       }
       const endpoint node = current->nodes[r->node].kv;
-      auto c = co_await get_connection(node, deadline);
+      auto c = co_await get_connection(node, retry.deadline());
       if (!c) {
         if (definitive(c.error()))
           co_return c.error();
-        last_problem = c.error().message;
-        last_temporary = false;
+        retry.note(c.error().message, false);
         schedule_refresh();
-        co_await retry_later();
+        co_await retry.wait();
         continue;
       }
-      auto left = std::max(deadline - clock::now(), clock::duration{milliseconds{1}});
+      auto left = std::max(retry.deadline() - clock::now(), clock::duration{milliseconds{1}});
       auto request = build(**c, r->vbucket);
       auto resp = co_await (*c)->execute(std::move(request), left);
       if (!resp) {
         if (resp.error().code == errc::timeout) {
-          last_problem = "no response from " + node.to_string();
+          retry.note("no response from " + node.to_string(), false);
           continue;  // the deadline check above ends it
         }
-        last_problem = resp.error().message;
-        last_temporary = false;
+        retry.note(resp.error().message, false);
         schedule_refresh();
-        co_await retry_later();
+        co_await retry.wait();
         continue;
       }
       const auto& f = resp->view();
       const auto s = f.status();
       if (s == mcbp::status::not_my_vbucket) {
         // §4.5: the body may carry a newer config; otherwise ask for one.
-        last_problem = "NOT_MY_VBUCKET from " + node.to_string() + " for vbucket " +
-                       std::to_string(r->vbucket);
-        last_temporary = false;
+        retry.note("NOT_MY_VBUCKET from " + node.to_string() + " for vbucket " +
+                       std::to_string(r->vbucket),
+                   false);
         bool applied = false;
         if (!f.value.empty()) {
           auto json = mcbp::inflate_value(f.datatype(), f.value, mcbp::default_max_frame_size);
@@ -391,14 +411,13 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
         }
         if (!applied) {
           schedule_refresh();
-          co_await retry_later();
+          co_await retry.wait();
         }
         continue;
       }
       if (mcbp::is_temporary(s)) {
-        last_problem = std::string(mcbp::to_string(s)) + " from " + node.to_string();
-        last_temporary = true;
-        co_await retry_later();
+        retry.note(std::string(mcbp::to_string(s)) + " from " + node.to_string(), true);
+        co_await retry.wait();
         continue;
       }
       co_return kv_response{std::move(*resp), r->vbucket};

@@ -101,11 +101,15 @@ std::optional<std::uint32_t> parse_iterations(std::string_view text) {
   return v;
 }
 
+// RFC 5802 §7 defines `printable` as %x21-2B / %x2D-7E, but Couchbase's cbsasl checks nonces with
+// isprint() (%x20-7E) minus ',', and the C++ SDK (hence the Node.js/Python SDKs) sends its client
+// nonce as space-separated hex bytes ("0x0c 0x40 ..."). A Couchbase-compatible server must take
+// what Couchbase Server takes, so space is allowed; controls, DEL, non-ASCII and ',' are not.
 bool valid_nonce(std::string_view nonce) {
   if (nonce.empty())
     return false;
   for (char c : nonce)
-    if (c < 0x21 || c > 0x7e || c == ',')
+    if (c < 0x20 || c > 0x7e || c == ',')
       return false;
   return true;
 }

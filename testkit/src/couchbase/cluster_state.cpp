@@ -151,8 +151,30 @@ void cluster_state::rebalance() {
   ++rev;
 }
 
+namespace {
+
+// §2.5 `alternateAddresses`: {"external":{"hostname":..,"ports":{"kv":..,"kvSSL":..,"mgmt":..}}}.
+void add_alternate_addresses(json::object& ext, const couchbase_cluster_options& o,
+                             const node_info& n) {
+  if (!o.external)
+    return;
+  json::object external{{"hostname", o.external->hostname}};
+  if (o.external->separate_ports) {
+    json::object ports{{"kv", n.ext_kv_port}, {"mgmt", n.ext_mgmt_port}};
+    if (n.ext_kv_tls_port)
+      ports["kvSSL"] = n.ext_kv_tls_port;
+    external["ports"] = std::move(ports);
+  }
+  ext["alternateAddresses"] = json::object{{"external", std::move(external)}};
+}
+
+}  // namespace
+
 std::string cluster_state::bucket_config_json(const bucket_state& b, std::string_view host,
                                               std::optional<std::size_t> this_node) const {
+  // A node with alternate addresses has a real hostname of its own: no "$HOST" placeholder.
+  if (options_.external && host == "$HOST")
+    host = options_.bind_address;
   auto active = active_nodes();
   std::map<int, int> index_of;  // node id → index in serverList
   json::array server_list, nodes_json, nodes_ext;
@@ -175,6 +197,7 @@ std::string cluster_state::bucket_config_json(const bucket_state& b, std::string
     // §2.5: single-node clusters omit the hostname ("the host you connected to").
     if (!single || host != "$HOST")
       ext["hostname"] = host == "$HOST" ? options_.bind_address : std::string(host);
+    add_alternate_addresses(ext, options_, n);
     nodes_ext.push_back(std::move(ext));
   }
   json::array vb_map;
@@ -225,8 +248,9 @@ std::string cluster_state::global_config_json(std::optional<std::size_t> this_no
     json::object ext{{"services", std::move(services)}};
     if (this_node && *this_node == id)
       ext["thisNode"] = true;
-    if (active.size() > 1)
+    if (active.size() > 1 || options_.external)
       ext["hostname"] = options_.bind_address;
+    add_alternate_addresses(ext, options_, n);
     nodes_ext.push_back(std::move(ext));
   }
   json::object o{{"rev", rev},

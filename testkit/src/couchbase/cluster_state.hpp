@@ -27,6 +27,10 @@ struct node_info {
   std::uint16_t kv_port = 0;
   std::uint16_t kv_tls_port = 0;
   std::uint16_t mgmt_port = 0;
+  // options.external with separate_ports: the external network's listeners.
+  std::uint16_t ext_kv_port = 0;
+  std::uint16_t ext_kv_tls_port = 0;
+  std::uint16_t ext_mgmt_port = 0;
 };
 
 struct bucket_state {

@@ -29,6 +29,10 @@ struct node_runtime {
   std::unique_ptr<tcp::acceptor> kv;
   std::unique_ptr<tcp::acceptor> kv_tls;
   std::unique_ptr<http_server> mgmt;
+  // options.external with separate_ports: the same node on the external network's ports.
+  std::unique_ptr<tcp::acceptor> ext_kv;
+  std::unique_ptr<tcp::acceptor> ext_kv_tls;
+  std::unique_ptr<http_server> ext_mgmt;
 };
 
 }  // namespace
@@ -42,7 +46,8 @@ struct couchbase_cluster::impl {
   std::thread thread;
   server_context ctx;
   std::unique_ptr<asio::ssl::context> tls;
-  std::map<std::size_t, node_runtime> runtimes;  // I/O thread after start()
+  std::map<std::size_t, node_runtime> runtimes;   // I/O thread after start()
+  std::map<std::uint16_t, std::size_t> accepted;  // listening port → KV connections; I/O thread
   bool running = false;
   std::mutex lifecycle;
 
@@ -56,6 +61,7 @@ struct couchbase_cluster::impl {
   }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::size_t node, bool use_tls) {
+    const auto port = acceptor.local_endpoint().port();
     for (;;) {
       boost::system::error_code ec;
       tcp::socket s = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
@@ -65,6 +71,7 @@ struct couchbase_cluster::impl {
         continue;
       }
       s.set_option(tcp::no_delay(true), ec);
+      ++accepted[port];
       auto session =
           std::make_shared<kv_session>(ctx, node, std::move(s), use_tls ? tls.get() : nullptr);
       ctx.sessions.insert(session);
@@ -101,16 +108,35 @@ struct couchbase_cluster::impl {
           co_return manager_response(state, id, req);
         });
     rt.mgmt->start();
+    const bool ext_ports = o.external && o.external->separate_ports;
+    if (ext_ports) {
+      rt.ext_kv = listen(0);
+      if (tls)
+        rt.ext_kv_tls = listen(0);
+      ho.port = 0;
+      rt.ext_mgmt = std::make_unique<http_server>(
+          ho, [this, id](http_server::request req) -> asio::awaitable<http_server::response> {
+            co_return manager_response(state, id, req);
+          });
+      rt.ext_mgmt->start();
+    }
     {
       std::lock_guard lock(state.mutex);
       auto& n = state.nodes.at(id);
       n.kv_port = rt.kv->local_endpoint().port();
       n.kv_tls_port = rt.kv_tls ? rt.kv_tls->local_endpoint().port() : 0;
       n.mgmt_port = rt.mgmt->port();
+      n.ext_kv_port = rt.ext_kv ? rt.ext_kv->local_endpoint().port() : 0;
+      n.ext_kv_tls_port = rt.ext_kv_tls ? rt.ext_kv_tls->local_endpoint().port() : 0;
+      n.ext_mgmt_port = rt.ext_mgmt ? rt.ext_mgmt->port() : 0;
     }
     asio::co_spawn(io, accept_loop(*rt.kv, id, false), asio::detached);
     if (rt.kv_tls)
       asio::co_spawn(io, accept_loop(*rt.kv_tls, id, true), asio::detached);
+    if (rt.ext_kv)
+      asio::co_spawn(io, accept_loop(*rt.ext_kv, id, false), asio::detached);
+    if (rt.ext_kv_tls)
+      asio::co_spawn(io, accept_loop(*rt.ext_kv_tls, id, true), asio::detached);
     runtimes[id] = std::move(rt);
   }
 
@@ -124,6 +150,10 @@ struct couchbase_cluster::impl {
       it->second.kv->close(ec);
     if (it->second.kv_tls)
       it->second.kv_tls->close(ec);
+    if (it->second.ext_kv)
+      it->second.ext_kv->close(ec);
+    if (it->second.ext_kv_tls)
+      it->second.ext_kv_tls->close(ec);
     auto sessions = ctx.sessions;
     for (auto& s : sessions)
       if (s->node() == id)
@@ -162,9 +192,12 @@ void couchbase_cluster::start() {
     for (auto id : impl_->state.active_nodes())
       impl_->start_node(id);
   } catch (...) {
-    for (auto& [id, rt] : impl_->runtimes)
+    for (auto& [id, rt] : impl_->runtimes) {
       if (rt.mgmt)
         rt.mgmt->stop();
+      if (rt.ext_mgmt)
+        rt.ext_mgmt->stop();
+    }
     impl_->runtimes.clear();
     throw;
   }
@@ -188,9 +221,12 @@ void couchbase_cluster::stop() {
   impl_->work.reset();
   impl_->io.stop();
   impl_->thread.join();
-  for (auto& [id, rt] : impl_->runtimes)
+  for (auto& [id, rt] : impl_->runtimes) {
     if (rt.mgmt)
       rt.mgmt->stop();
+    if (rt.ext_mgmt)
+      rt.ext_mgmt->stop();
+  }
   impl_->runtimes.clear();
   impl_->ctx.sessions.clear();
   impl_->running = false;
@@ -214,6 +250,21 @@ std::uint16_t couchbase_cluster::kv_tls_port(std::size_t node) const {
 std::uint16_t couchbase_cluster::mgmt_port(std::size_t node) const {
   std::lock_guard lock(impl_->state.mutex);
   return impl_->state.nodes.at(node).mgmt_port;
+}
+
+std::uint16_t couchbase_cluster::external_kv_port(std::size_t node) const {
+  std::lock_guard lock(impl_->state.mutex);
+  return impl_->state.nodes.at(node).ext_kv_port;
+}
+
+std::uint16_t couchbase_cluster::external_kv_tls_port(std::size_t node) const {
+  std::lock_guard lock(impl_->state.mutex);
+  return impl_->state.nodes.at(node).ext_kv_tls_port;
+}
+
+std::uint16_t couchbase_cluster::external_mgmt_port(std::size_t node) const {
+  std::lock_guard lock(impl_->state.mutex);
+  return impl_->state.nodes.at(node).ext_mgmt_port;
 }
 
 std::string couchbase_cluster::connection_string() const {
@@ -544,6 +595,15 @@ std::size_t couchbase_cluster::connection_count() const {
   if (!impl_->running)
     return 0;
   return impl_->on_io([this] { return impl_->ctx.sessions.size(); });
+}
+
+std::size_t couchbase_cluster::kv_connections_accepted(std::uint16_t port) const {
+  if (!impl_->running)
+    return 0;
+  return impl_->on_io([this, port] {
+    auto it = impl_->accepted.find(port);
+    return it == impl_->accepted.end() ? std::size_t{0} : it->second;
+  });
 }
 
 }  // namespace cbes::testkit

@@ -19,7 +19,6 @@
 #include "cbes/mcbp/frame.hpp"
 #include "cbes/mcbp/scram.hpp"
 #include "cluster_state.hpp"
-#include "sasl_server.hpp"
 
 namespace cbes::testkit::couchbase {
 
@@ -98,7 +97,7 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
   std::set<mcbp::feature> features_;
   std::string user_;  // authenticated user, empty before SASL succeeded
   std::string bucket_;
-  std::optional<scram_exchange> scram_;
+  std::optional<mcbp::scram_server> scram_;
   std::int64_t pushed_rev_ = 0;
 };
 

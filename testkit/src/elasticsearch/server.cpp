@@ -286,6 +286,8 @@ struct elasticsearch::impl {
   std::size_t drop_responses = 0;
   bool drop_apply = true;
   bool drop_bulk_only = true;
+  std::size_t truncate_responses = 0;
+  bool truncate_bulk_only = true;
   std::unique_ptr<http_server> server;
 
   explicit impl(elasticsearch_options o)
@@ -897,6 +899,14 @@ struct elasticsearch::impl {
       std::lock_guard lock(mutex);
       res = process(req, drop);
       wait = delay;
+      if (!drop && truncate_responses > 0) {
+        const auto t = parse_target(req.target);
+        const bool is_bulk = !t.bad && !t.segments.empty() && t.segments.back() == "_bulk";
+        if (is_bulk || !truncate_bulk_only) {
+          --truncate_responses;
+          res.truncate_body_at = res.body.size() / 2;
+        }
+      }
     }
     if (wait.count() > 0) {
       asio::steady_timer timer(co_await asio::this_coro::executor, wait);
@@ -1084,6 +1094,12 @@ void elasticsearch::drop_next_responses(std::size_t n, bool apply, bool bulk_onl
   impl_->drop_responses = n;
   impl_->drop_apply = apply;
   impl_->drop_bulk_only = bulk_only;
+}
+
+void elasticsearch::truncate_next_responses(std::size_t n, bool bulk_only) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->truncate_responses = n;
+  impl_->truncate_bulk_only = bulk_only;
 }
 
 elasticsearch_stats elasticsearch::stats() const {

@@ -145,3 +145,41 @@ TEST_CASE("SCRAM server refuses channel binding, bad syntax and a replayed final
   CHECK(s.server_final(*final_msg));
   CHECK(s.server_final(*final_msg).error() == errc::sasl_out_of_order);
 }
+
+TEST_CASE("SCRAM server takes the nonces Couchbase SDKs send and refuses ',' and controls") {
+  const auto creds = scram_credentials::derive(sasl_mechanism::scram_sha256, "pw", "salt", 10);
+  auto lookup = [&](std::string_view) -> std::optional<scram_credentials> { return creds; };
+  // The C++ SDK (under the Node.js and Python SDKs) sends space-separated hex bytes; cbsasl
+  // accepts any isprint() character but ',' (see valid_nonce in scram.cpp for the RFC deviation).
+  for (const std::string nonce :
+       {"0x0c 0x40 0x9a 0x11 0x00 0xff 0x7e 0x01", "~tilde~", " ", "!~"}) {
+    INFO(nonce);
+    scram_server s{sasl_mechanism::scram_sha256, lookup, "SNONCE"};
+    scram_client c{sasl_mechanism::scram_sha256, "user", "pw", nonce};
+    const auto challenge = s.server_first(c.client_first());
+    REQUIRE(challenge);
+    CHECK(challenge->starts_with("r=" + nonce + "SNONCE,"));
+    const auto final_msg = c.client_final(*challenge);
+    REQUIRE(final_msg);
+    const auto verdict = s.server_final(*final_msg);
+    REQUIRE(verdict);
+    CHECK_FALSE(c.verify_server_final(*verdict));
+  }
+  for (const std::string_view bad :
+       {"n,,n=user,r=", "n,,n=user,r=a\tb", "n,,n=user,r=a\x7f", "n,,n=user,r=caf\xc3\xa9"}) {
+    INFO(bad);
+    CHECK(scram_server{sasl_mechanism::scram_sha256, lookup}.server_first(bad).error() ==
+          errc::bad_sasl_message);
+  }
+  // ',' ends the attribute: "r=ab,cd" leaves a stray "cd" that is not an attribute.
+  CHECK(scram_server{sasl_mechanism::scram_sha256, lookup}
+            .server_first("n,,n=user,r=ab,cd")
+            .error() == errc::bad_sasl_message);
+}
+
+TEST_CASE("SCRAM client accepts a server nonce with spaces and '~' but not a control byte") {
+  scram_client c{sasl_mechanism::scram_sha1, "user", "pencil", "abc"};
+  CHECK(c.client_final("r=abc 0x01 ~,s=c2FsdA==,i=10"));
+  scram_client c2{sasl_mechanism::scram_sha1, "user", "pencil", "abc"};
+  CHECK(c2.client_final("r=abc\x01,s=c2FsdA==,i=10").error() == errc::bad_sasl_message);
+}

@@ -1,6 +1,8 @@
 #pragma once
 // SCRAM-SHA1/256/512 as Couchbase speaks it (RFC 5802 without SASLprep and without channel
-// binding; mcbp-dcp-protocol.md §2.3): both the client and the server state machines.
+// binding; mcbp-dcp-protocol.md §2.3): both the client and the server state machines. Nonces
+// may hold any printable ASCII but ',' *including space*, as Couchbase's cbsasl accepts (the
+// C++/Node.js SDKs send "0x0c 0x40 ..."); RFC 5802 §7 would exclude the space.
 //
 //   scram_client c{sasl_mechanism::scram_sha512, "user", "pencil"};
 //   send(sasl_auth_request{"SCRAM-SHA512", c.client_first()});

@@ -41,6 +41,21 @@ struct couchbase_bucket_options {
   int num_replicas = 0;
 };
 
+// `alternateAddresses.external` of every node (mcbp-dcp-protocol.md §2.5), as a cluster behind
+// NAT or in Kubernetes advertises it. Clients with `network=external` (or `auto` when their seed
+// is the external hostname) must then use these addresses instead of the nodes' own.
+//
+//   opts.external = couchbase_external_address{"localhost", true};
+//   cluster.external_kv_port(0);   // where an external client's KV connection lands
+struct couchbase_external_address {
+  // Advertised external hostname; the default-network hostname is `bind_address`, so "localhost"
+  // (which resolves to loopback) tells the two networks apart.
+  std::string hostname = "localhost";
+  // true: every node also listens on extra ephemeral KV (and KV TLS) and manager ports that serve
+  // the same node, advertised as the external `ports`; false: no `ports` (same ports as default).
+  bool separate_ports = true;
+};
+
 struct couchbase_cluster_options {
   std::string bind_address = "127.0.0.1";
   std::size_t nodes = 1;
@@ -56,6 +71,9 @@ struct couchbase_cluster_options {
   std::uint32_t scram_iterations = 4096;
   // VERSION (0x0b) answer and the manager's implementationVersion.
   std::string version = "7.6.2-3721-enterprise";
+  // Advertise (and with separate_ports serve) an external network; configs then always carry
+  // concrete hostnames instead of `$HOST`.
+  std::optional<couchbase_external_address> external;
 };
 
 struct couchbase_document {
@@ -105,6 +123,10 @@ class couchbase_cluster {
   std::uint16_t kv_port(std::size_t node = 0) const;
   std::uint16_t kv_tls_port(std::size_t node = 0) const;  // 0 without TLS
   std::uint16_t mgmt_port(std::size_t node = 0) const;
+  // The external network's ports (options.external with separate_ports); 0 otherwise.
+  std::uint16_t external_kv_port(std::size_t node = 0) const;
+  std::uint16_t external_kv_tls_port(std::size_t node = 0) const;
+  std::uint16_t external_mgmt_port(std::size_t node = 0) const;
   std::string connection_string() const;             // "couchbase://127.0.0.1:<kv port of node 0>"
   std::string mgmt_url(std::size_t node = 0) const;  // "http://127.0.0.1:<mgmt port>"
 
@@ -175,6 +197,9 @@ class couchbase_cluster {
 
   // ---- inspection ----
   std::size_t connection_count() const;
+  // KV connections ever accepted on a listening port (a kv, kvSSL or external KV port): shows
+  // which network a client routed through.
+  std::size_t kv_connections_accepted(std::uint16_t port) const;
 
  private:
   struct impl;

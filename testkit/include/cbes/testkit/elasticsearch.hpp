@@ -47,7 +47,8 @@ struct elasticsearch_options {
   std::string username;
   std::string password;
   std::vector<std::string> api_keys;
-  // http.max_content_length (§2.9): larger bodies (after gzip decoding) get 413, empty body.
+  // http.max_content_length (§2.9): larger bodies (after gzip decoding) get 413, empty body,
+  // `Connection: close`, and the connection is closed (§2.8).
   std::size_t max_content_length = 100 * 1024 * 1024;
   // action.auto_create_index (§3.1).
   bool auto_create_index = true;
@@ -117,6 +118,11 @@ class elasticsearch {
   // connection closed without an answer; with `apply` the request is executed first (the
   // client cannot know it succeeded), without it nothing is written.
   void drop_next_responses(std::size_t n, bool apply = true, bool bulk_only = true);
+  // Connection dropped mid-response: the next n `_bulk` requests (or any request when
+  // `bulk_only` is false) are executed, then answered with the status line, the headers and
+  // only the first half of the body before the connection closes (§7 item 7).
+  //   es.truncate_next_responses(2);
+  void truncate_next_responses(std::size_t n, bool bulk_only = true);
 
   // ---- inspection ----
   elasticsearch_stats stats() const;

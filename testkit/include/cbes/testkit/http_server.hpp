@@ -47,6 +47,13 @@ class http_server {
     std::string body;
     // Close the connection without writing anything (a "dropped" request).
     bool drop = false;
+    // Close the connection after this response and say so (`Connection: close`), as
+    // Elasticsearch does after a 413. A handler's own `Connection: close` header means the same.
+    bool close = false;
+    // Connection dropped mid-response: write the status line, the headers (with the full
+    // Content-Length) and only this many body bytes, then close.
+    //   co_return {.status = 200, .body = json, .truncate_body_at = json.size() / 2};
+    std::optional<std::size_t> truncate_body_at = std::nullopt;
   };
   using handler = std::function<boost::asio::awaitable<response>(request)>;
 

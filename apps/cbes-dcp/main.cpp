@@ -126,6 +126,131 @@ std::string event_line(const dcp::event& ev) {
   return boost::json::serialize(o);
 }
 
+struct settings {
+  std::string host, bucket, username, password;
+  std::vector<std::uint16_t> vbuckets;
+  bool from_now = false;
+  bool until_caught_up = false;
+  bool quiet = false;
+  dcp::consumer_options consumer;
+};
+
+void print_summary(const summary& sum, const dcp::consumer_stats& st, std::size_t vbuckets) {
+  boost::json::object s;
+  for (const auto& [k, v] : sum.counts)
+    s[k] = v;
+  s["value_bytes"] = sum.bytes;
+  s["bytes_received"] = st.bytes_received;
+  s["buffer_acks"] = st.buffer_acks_sent;
+  s["reconnects"] = st.reconnects;
+  s["rollbacks"] = st.rollbacks;
+  s["vbuckets"] = vbuckets;
+  boost::json::object top;
+  top["summary"] = std::move(s);
+  std::cout << boost::json::serialize(top) << std::endl;
+}
+
+// The whole run; returns the exit code. Plain statements around each co_await (no ?:, no
+// if-init, no lambdas): GCC 12 crashes on those inside coroutines.
+asio::awaitable<int> run(settings cfg, asio::signal_set& signals) {
+  auto ex = co_await asio::this_coro::executor;
+  cb::cluster_options co;
+  co.seeds = cfg.host;
+  co.username = cfg.username;
+  co.password = cfg.password;
+  co.bucket = cfg.bucket;
+  co.agent = "cbes-dcp/0.1";
+  auto connected = co_await cb::cluster::connect(ex, co);
+  if (!connected) {
+    std::cerr << "cbes-dcp: " << connected.error().what() << "\n";
+    co_return 1;
+  }
+  auto cluster = *connected;
+  const auto n = cluster->current_topology()->num_vbuckets();
+  std::vector<std::uint16_t> vbs = cfg.vbuckets;
+  if (vbs.empty())
+    for (std::uint16_t v = 0; v < n; ++v)
+      vbs.push_back(v);
+  for (auto v : vbs) {
+    if (v >= n) {
+      std::cerr << "cbes-dcp: vbucket " << v << " does not exist (the bucket has " << n << ")\n";
+      cluster->close();
+      co_return 2;
+    }
+  }
+  auto made = co_await dcp::consumer::create(cluster, cfg.consumer);
+  if (!made) {
+    std::cerr << "cbes-dcp: " << made.error().what() << "\n";
+    cluster->close();
+    co_return made.error().code == cb::errc::unknown_collection ? 2 : 1;
+  }
+  auto c = *made;
+  summary sum;
+  const bool quiet = cfg.quiet;
+  dcp::consumer* raw = c.get();
+  c->on_event([&sum, quiet, raw](dcp::event ev) {
+    ++sum.counts[std::string(dcp::to_string(ev.type))];
+    sum.bytes += ev.value.size();
+    if (ev.type == dcp::event_type::stream_end &&
+        ev.end_reason != cbes::mcbp::stream_end_reason::ok)
+      sum.errors.push_back(ev.value);
+    if (!quiet)
+      std::cout << event_line(ev) << '\n';
+    raw->acknowledge(ev);
+  });
+  int code = 0;
+  std::map<std::uint16_t, std::uint64_t> targets;
+  if (cfg.until_caught_up) {
+    auto seqnos = co_await cluster->get_all_vb_seqnos();
+    if (!seqnos) {
+      std::cerr << "cbes-dcp: " << seqnos.error().what() << "\n";
+      c->stop();
+      cluster->close();
+      co_return 1;
+    }
+    std::set<std::uint16_t> wanted(vbs.begin(), vbs.end());
+    for (const auto& e : *seqnos)
+      if (wanted.contains(e.vbucket))
+        targets[e.vbucket] = e.seqno;
+  }
+  cb::result<std::map<std::uint16_t, dcp::stream_state>> states =
+      cb::make_error(cb::errc::invalid_argument, "unset");
+  if (cfg.from_now)
+    states = co_await c->states_now(vbs);
+  else
+    states = co_await c->states_from_beginning(vbs);
+  cb::result<void> opened = cb::make_error(cb::errc::invalid_argument, "unset");
+  if (states)
+    opened = co_await c->open(*states);
+  if (!states) {
+    std::cerr << "cbes-dcp: " << states.error().what() << "\n";
+    code = 1;
+  } else if (!opened) {
+    std::cerr << "cbes-dcp: " << opened.error().what() << "\n";
+    code = 1;
+  } else {
+    asio::steady_timer t(ex);
+    auto interrupted = std::make_shared<bool>(false);
+    signals.async_wait([interrupted](boost::system::error_code ec, int) {
+      if (!ec)
+        *interrupted = true;
+    });
+    while (!*interrupted && sum.errors.empty() && !(cfg.until_caught_up && c->reached(targets))) {
+      t.expires_after(std::chrono::milliseconds{20});
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!sum.errors.empty()) {
+      std::cerr << "cbes-dcp: " << sum.errors.front() << "\n";
+      code = 1;
+    }
+  }
+  print_summary(sum, c->stats(), vbs.size());
+  c->stop();
+  cluster->close();
+  co_return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,10 +272,9 @@ int main(int argc, char** argv) {
                                              "ask for Snappy values (inflated before printing)")(
       "xattrs", po::bool_switch(), "include extended attributes")("quiet", po::bool_switch(),
                                                                   "print only the summary");
-  po::variables_map vm;
-  std::string password;
-  std::vector<std::uint16_t> vbs_arg;
+  settings cfg;
   try {
+    po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);
     po::notify(vm);
     if (vm.count("help")) {
@@ -163,16 +287,31 @@ int main(int argc, char** argv) {
     std::ifstream pw(vm["password-file"].as<std::string>());
     if (!pw)
       throw usage_error("cannot read --password-file " + vm["password-file"].as<std::string>());
-    std::getline(pw, password);
-    if (!password.empty() && password.back() == '\r')
-      password.pop_back();
+    std::getline(pw, cfg.password);
+    if (!cfg.password.empty() && cfg.password.back() == '\r')
+      cfg.password.pop_back();
     const auto from = vm["from"].as<std::string>();
     if (from != "beginning" && from != "now")
       throw usage_error("--from must be 'beginning' or 'now'");
+    cfg.from_now = from == "now";
     if (vm.count("vbuckets"))
-      vbs_arg = parse_vbuckets(vm["vbuckets"].as<std::string>());
+      cfg.vbuckets = parse_vbuckets(vm["vbuckets"].as<std::string>());
     if (vm.count("collections") && vm.count("scope"))
       throw usage_error("--collections and --scope are exclusive");
+    cfg.host = vm["host"].as<std::string>();
+    cfg.bucket = vm["bucket"].as<std::string>();
+    cfg.username = vm["username"].as<std::string>();
+    cfg.until_caught_up = vm["until-caught-up"].as<bool>();
+    cfg.quiet = vm["quiet"].as<bool>();
+    cfg.consumer.name = "cbes-dcp";
+    cfg.consumer.agent = "cbes-dcp/0.1";
+    cfg.consumer.buffer_size = vm["buffer-size"].as<std::uint32_t>();
+    cfg.consumer.compression = vm["compression"].as<bool>();
+    cfg.consumer.xattrs = vm["xattrs"].as<bool>();
+    if (vm.count("collections"))
+      cfg.consumer.collections = split(vm["collections"].as<std::string>());
+    if (vm.count("scope"))
+      cfg.consumer.scope = vm["scope"].as<std::string>();
   } catch (const std::exception& e) {
     std::cerr << "cbes-dcp: " << e.what() << " (see --help)\n";
     return 2;
@@ -180,140 +319,19 @@ int main(int argc, char** argv) {
 
   asio::io_context io;
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  int exit_code = 0;
-  summary sum;
-  const bool quiet = vm["quiet"].as<bool>();
-  const bool until_caught_up = vm["until-caught-up"].as<bool>();
-
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        cb::cluster_options co;
-        co.seeds = vm["host"].as<std::string>();
-        co.username = vm["username"].as<std::string>();
-        co.password = password;
-        co.bucket = vm["bucket"].as<std::string>();
-        co.agent = "cbes-dcp/0.1";
-        auto cluster = co_await cb::cluster::connect(io.get_executor(), co);
-        if (!cluster) {
-          std::cerr << "cbes-dcp: " << cluster.error().what() << "\n";
-          exit_code = 1;
-          signals.cancel();
-          co_return;
-        }
-        const auto n = (*cluster)->current_topology()->num_vbuckets();
-        std::vector<std::uint16_t> vbs = vbs_arg;
-        if (vbs.empty())
-          for (std::uint16_t v = 0; v < n; ++v)
-            vbs.push_back(v);
-        for (auto v : vbs)
-          if (v >= n) {
-            std::cerr << "cbes-dcp: vbucket " << v << " does not exist (the bucket has " << n
-                      << ")\n";
-            exit_code = 2;
-            (*cluster)->close();
-            signals.cancel();
-            co_return;
-          }
-        dcp::consumer_options o;
-        o.name = "cbes-dcp";
-        o.agent = "cbes-dcp/0.1";
-        o.buffer_size = vm["buffer-size"].as<std::uint32_t>();
-        o.compression = vm["compression"].as<bool>();
-        o.xattrs = vm["xattrs"].as<bool>();
-        if (vm.count("collections"))
-          o.collections = split(vm["collections"].as<std::string>());
-        if (vm.count("scope"))
-          o.scope = vm["scope"].as<std::string>();
-        auto consumer = co_await dcp::consumer::create(*cluster, o);
-        if (!consumer) {
-          std::cerr << "cbes-dcp: " << consumer.error().what() << "\n";
-          exit_code = consumer.error().code == cb::errc::unknown_collection ? 2 : 1;
-          (*cluster)->close();
-          signals.cancel();
-          co_return;
-        }
-        auto c = *consumer;
-        c->on_event([&, c](dcp::event ev) {
-          ++sum.counts[std::string(dcp::to_string(ev.type))];
-          sum.bytes += ev.value.size();
-          if (ev.type == dcp::event_type::stream_end &&
-              ev.end_reason != cbes::mcbp::stream_end_reason::ok)
-            sum.errors.push_back(ev.value);
-          if (!quiet)
-            std::cout << event_line(ev) << '\n';
-          c->acknowledge(ev);
-        });
-        std::map<std::uint16_t, std::uint64_t> targets;
-        if (until_caught_up) {
-          auto seqnos = co_await (*cluster)->get_all_vb_seqnos();
-          if (!seqnos) {
-            std::cerr << "cbes-dcp: " << seqnos.error().what() << "\n";
-            exit_code = 1;
-            c->stop();
-            (*cluster)->close();
-            signals.cancel();
-            co_return;
-          }
-          std::set<std::uint16_t> wanted(vbs.begin(), vbs.end());
-          for (const auto& e : *seqnos)
-            if (wanted.contains(e.vbucket))
-              targets[e.vbucket] = e.seqno;
-        }
-        auto states = vm["from"].as<std::string>() == "now"
-                          ? co_await c->states_now(vbs)
-                          : co_await c->states_from_beginning(vbs);
-        if (!states) {
-          std::cerr << "cbes-dcp: " << states.error().what() << "\n";
-          exit_code = 1;
-        } else if (auto r = co_await c->open(*states); !r) {
-          std::cerr << "cbes-dcp: " << r.error().what() << "\n";
-          exit_code = 1;
-        } else {
-          asio::steady_timer t(io);
-          bool interrupted = false;
-          signals.async_wait([&](boost::system::error_code ec, int) {
-            if (!ec)
-              interrupted = true;
-            t.cancel();
-          });
-          while (!interrupted && sum.errors.empty() && !(until_caught_up && c->reached(targets))) {
-            t.expires_after(std::chrono::milliseconds{20});
-            boost::system::error_code ec;
-            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          }
-          if (!sum.errors.empty()) {
-            std::cerr << "cbes-dcp: " << sum.errors.front() << "\n";
-            exit_code = 1;
-          }
-        }
-        const auto st = c->stats();
-        boost::json::object s;
-        for (const auto& [k, v] : sum.counts)
-          s[k] = v;
-        s["value_bytes"] = sum.bytes;
-        s["bytes_received"] = st.bytes_received;
-        s["buffer_acks"] = st.buffer_acks_sent;
-        s["reconnects"] = st.reconnects;
-        s["rollbacks"] = st.rollbacks;
-        s["vbuckets"] = vbs.size();
-        std::cout << boost::json::serialize(boost::json::object{{"summary", s}}) << std::endl;
-        c->stop();
-        (*cluster)->close();
-        signals.cancel();
-      },
-      [&](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& x) {
-            std::cerr << "cbes-dcp: " << x.what() << "\n";
-          }
-          exit_code = 1;
-          signals.cancel();
-          io.stop();
-        }
-      });
+  int exit_code = 1;
+  asio::co_spawn(io, run(std::move(cfg), signals), [&](std::exception_ptr e, int code) {
+    exit_code = code;
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        std::cerr << "cbes-dcp: " << x.what() << "\n";
+      }
+      exit_code = 1;
+    }
+    signals.cancel();
+  });
   io.run();
   return exit_code;
 }

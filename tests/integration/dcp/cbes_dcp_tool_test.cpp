@@ -86,11 +86,11 @@ TEST_CASE("cbes-dcp streams a sandbox's sample until caught up and prints a summ
 
   auto [code2, out2] = sh(bin + "cbes-dcp --host=" + sb.connection_string +
                           " --bucket=default --username=Administrator --password-file=" + pw +
-                          " --vbuckets=0-3 --until-caught-up 2>&1");
+                          " --vbuckets=0-511 --until-caught-up 2>&1");
   INFO(out2);
   CHECK(code2 == 0);
   CHECK(out2.find("\"type\":\"mutation\"") != std::string::npos);
-  CHECK(out2.find("\"vbuckets\":4") != std::string::npos);
+  CHECK(out2.find("\"vbuckets\":512") != std::string::npos);
 
   auto [code3, out3] = sh(bin + "cbes-dcp --host=" + sb.connection_string +
                           " --bucket=default --username=Administrator --password-file=/nonexistent"

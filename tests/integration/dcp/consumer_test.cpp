@@ -102,7 +102,7 @@ dcp::consumer_options small_options() {
 
 }  // namespace
 
-TEST_CASE("dcp: 100 000 documents over 1024 vbuckets arrive once, in order, with deletions") {
+TEST_CASE("dcp: 100 000 documents over 1024 vbuckets arrive once and in order with deletions") {
   fixture f(1, 1024);
   for (int i = 0; i < 100000; ++i)
     f.fake.upsert("default", "doc-" + std::to_string(i), R"({"n":)" + std::to_string(i) + "}");
@@ -136,7 +136,7 @@ TEST_CASE("dcp: expirations arrive as expirations") {
   CHECK(f.rec.latest().size() == 1);
 }
 
-TEST_CASE("dcp: a 64 KiB buffer and a slow listener stall the producer, memory stays bounded") {
+TEST_CASE("dcp: a 64 KiB buffer and a slow listener stall the producer and bound memory") {
   fixture f(1, 16);
   const std::string body = R"({"pad":")" + std::string(900, 'x') + "\"}";
   for (int i = 0; i < 3000; ++i)
@@ -257,7 +257,7 @@ TEST_CASE("dcp: close returns final positions that resume without loss") {
   CHECK(f.rec.latest() == f.expected());
 }
 
-TEST_CASE("dcp: collections filter, qualified keys, snappy values and xattrs") {
+TEST_CASE("dcp: collections filter with qualified keys and snappy values") {
   fixture f(1, 8);
   const auto sid = f.fake.create_scope("default", "inventory");
   const auto cid = f.fake.create_collection("default", "inventory", "airline");
@@ -282,4 +282,37 @@ TEST_CASE("dcp: collections filter, qualified keys, snappy values and xattrs") {
     CHECK(k.rfind(std::to_string(cid) + ":air", 0) == 0);
     CHECK(v == big);  // inflated
   }
+  // force_value_compression: far fewer bytes on the wire than the values' size.
+  CHECK(f.consumer->stats().bytes_received < 100 * big.size() / 2);
+}
+
+TEST_CASE("dcp: xattrs are split from the body when asked for") {
+  fixture f(1, 8);
+  f.fake.upsert("default", "plain", R"({"a":1})");
+  run(f.io, [&]() -> asio::awaitable<void> {
+    auto r = co_await f.client->upsert_xattr({}, "with-xattr", "meta", R"({"m":2})");
+    REQUIRE(r);
+  }());
+  auto o = small_options();
+  o.xattrs = true;
+  f.make_consumer(o, true);
+  std::map<std::string, dcp::event> seen;
+  f.consumer->on_event([&](dcp::event ev) {
+    if (ev.type == dcp::event_type::mutation)
+      seen[ev.key] = ev;
+    f.consumer->acknowledge(ev);
+  });
+  f.open_from_beginning();
+  f.catch_up();
+  REQUIRE(seen.contains("with-xattr"));
+  const auto& ev = seen.at("with-xattr");
+  REQUIRE(ev.xattrs.size() >= 1);
+  bool found = false;
+  for (const auto& x : ev.xattrs)
+    found = found || (x.key == "meta" && x.value == R"({"m":2})");
+  CHECK(found);
+  CHECK(ev.value == "{}");
+  REQUIRE(seen.contains("plain"));
+  CHECK(seen.at("plain").xattrs.empty());
+  CHECK(seen.at("plain").value == R"({"a":1})");
 }

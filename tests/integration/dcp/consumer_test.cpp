@@ -148,6 +148,7 @@ TEST_CASE("dcp: a 64 KiB buffer and a slow listener stall the producer and bound
   f.consumer->on_event([&](dcp::event ev) { held.push_back(std::move(ev)); });
   f.open_from_beginning();
   std::size_t max_held_bytes = 0;
+  bool producer_paused = false;
   auto targets = high_seqnos(f.fake, 16);
   const bool done = run(f.io, [&]() -> asio::awaitable<bool> {
     asio::steady_timer t(f.io);
@@ -159,6 +160,8 @@ TEST_CASE("dcp: a 64 KiB buffer and a slow listener stall the producer and bound
       for (const auto& e : held)
         bytes += e.ack_bytes;
       max_held_bytes = std::max(max_held_bytes, bytes);
+      for (const auto& s : f.fake.dcp_stats())
+        producer_paused = producer_paused || s.paused;
       t.expires_after(20ms);  // slow: the producer fills the window meanwhile
       co_await t.async_wait(asio::use_awaitable);
       for (int n = 0; n < 20 && !held.empty(); ++n) {
@@ -176,6 +179,7 @@ TEST_CASE("dcp: a 64 KiB buffer and a slow listener stall the producer and bound
   CHECK(max_held_bytes <= 64 * 1024 + 2048);
   CHECK(f.consumer->stats().max_outstanding_bytes <= 64 * 1024 + 2048);
   CHECK(f.consumer->stats().buffer_acks_sent > 10);
+  CHECK(producer_paused);  // the producer stalled until the slow listener acknowledged
 }
 
 TEST_CASE("dcp: a dropped connection resumes every stream without loss") {
@@ -315,4 +319,55 @@ TEST_CASE("dcp: xattrs are split from the body when asked for") {
   REQUIRE(seen.contains("plain"));
   CHECK(seen.at("plain").xattrs.empty());
   CHECK(seen.at("plain").value == R"({"a":1})");
+}
+
+TEST_CASE("dcp: a connection drop between a snapshot marker and its first item loses nothing") {
+  fixture f(1, 8);
+  for (int i = 0; i < 200; ++i)
+    f.fake.upsert("default", "p" + std::to_string(i), R"({"x":1})");
+  f.make_consumer(small_options());
+  f.open_from_beginning();
+  f.catch_up();
+  const auto vb = f.fake.vbucket_of("default", "p0");
+  f.fake.drop_after_next_marker("default", vb);
+  for (int i = 0; i < 200; ++i)
+    f.fake.upsert("default", "q" + std::to_string(i), R"({"x":2})");
+  f.catch_up();
+  INFO((f.rec.violations.empty() ? "" : f.rec.violations.front()));
+  CHECK(f.rec.violations.empty());
+  CHECK(f.rec.latest() == f.expected());
+  CHECK(f.consumer->stats().reconnects >= 1);
+}
+
+TEST_CASE("dcp: stream ends that the reference reopens are reopened from the position") {
+  fixture f(1, 8);
+  for (int i = 0; i < 100; ++i)
+    f.fake.upsert("default", "e" + std::to_string(i), R"({"x":1})");
+  f.make_consumer(small_options());
+  f.open_from_beginning();
+  f.catch_up();
+  using reason = cbes::mcbp::stream_end_reason;
+  const reason reopened[] = {reason::state_changed, reason::disconnected, reason::too_slow,
+                             reason::backfill_fail};
+  for (auto r : reopened)
+    f.fake.end_stream("default", 1, r);
+  for (int i = 0; i < 100; ++i)
+    f.fake.upsert("default", "g" + std::to_string(i), R"({"x":2})");
+  f.catch_up();
+  CHECK(f.rec.violations.empty());
+  CHECK(f.rec.latest() == f.expected());
+  CHECK(f.consumer->stats().stream_reopens >= 1);
+}
+
+TEST_CASE("dcp: lost privileges stops the stream with a clear error") {
+  fixture f(1, 8);
+  f.fake.upsert("default", "z", R"({"x":1})");
+  f.make_consumer(small_options());
+  f.open_from_beginning();
+  f.catch_up();
+  f.fake.end_stream("default", 2, cbes::mcbp::stream_end_reason::lost_privileges);
+  const bool ended = run(f.io, eventually([&] { return !f.rec.violations.empty(); }));
+  REQUIRE(ended);
+  CHECK(f.rec.violations.front().find("lost_privileges") != std::string::npos);
+  CHECK(f.rec.violations.front().find("vb 2") != std::string::npos);
 }

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "cbes/mcbp/bucket_config.hpp"
 #include "cbes/mcbp/collection_key.hpp"
 #include "cbes/mcbp/collections_manifest.hpp"
 #include "cbes/mcbp/datatype.hpp"
@@ -115,6 +116,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   std::map<std::uint16_t, vb_stream> streams;
   std::map<std::string, std::shared_ptr<session>> sessions;  // by node "host:port"
   std::set<std::string> connecting;
+  std::uint32_t cap_flags = 0;  // refreshed by every reconcile round
   std::uint64_t last_session_id = 0;
   asio::steady_timer wake;      // cancelled to run the reconcile loop now
   asio::steady_timer progress;  // cancelled whenever a stream changes phase
@@ -138,6 +140,17 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     co_await progress.async_wait(asio::redirect_error(use_awaitable, ec));
     *done = true;
     limit.cancel();
+  }
+
+  // Optional stream flags the bucket advertises (Java's optionalStreamFlags, §3.3).
+  std::uint32_t capability_flags() const { return cap_flags; }
+  std::uint32_t compute_capability_flags() const {
+    if (!opts.ignore_purged_tombstones)
+      return 0;
+    auto cfg = mcbp::parse_bucket_config(cl->current_config_json(), "127.0.0.1");
+    if (cfg && cfg->has_capability("dcp.IgnorePurgedTombstones"))
+      return mcbp::dcp_stream_flags::ignore_purged_tombstones;
+    return 0;
   }
 
   session* find_session(std::uint64_t id) {
@@ -619,6 +632,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   // Opens every idle stream on its active node; returns when each request was answered.
   asio::awaitable<void> reconcile_once() {
     auto topo = cl->current_topology();
+    cap_flags = compute_capability_flags();
     std::map<std::size_t, std::vector<std::uint16_t>> by_node;
     for (auto& [vb, stream] : streams) {
       if (stream.ph != phase::idle)

@@ -371,3 +371,48 @@ TEST_CASE("dcp: lost privileges stops the stream with a clear error") {
   CHECK(f.rec.violations.front().find("lost_privileges") != std::string::npos);
   CHECK(f.rec.violations.front().find("vb 2") != std::string::npos);
 }
+
+TEST_CASE("dcp: 'now' positions stream only later changes") {
+  fixture f(1, 8);
+  for (int i = 0; i < 100; ++i)
+    f.fake.upsert("default", "old" + std::to_string(i), R"({"x":1})");
+  f.make_consumer(small_options());
+  run(f.io, [&]() -> asio::awaitable<void> {
+    auto from = co_await f.consumer->states_now(all_vbuckets(8));
+    REQUIRE(from);
+    for (auto& [vb, s] : *from) {
+      CHECK(s.seqno == f.fake.high_seqno("default", vb));
+      CHECK(s.vbucket_uuid == f.fake.failover_log("default", vb).front().uuid);
+    }
+    auto r = co_await f.consumer->open(*from);
+    REQUIRE(r);
+  }());
+  for (int i = 0; i < 50; ++i)
+    f.fake.upsert("default", "new" + std::to_string(i), R"({"x":2})");
+  f.catch_up();
+  const auto latest = f.rec.latest();
+  CHECK(latest.size() == 50);
+  for (const auto& [k, v] : latest)
+    CHECK(k.find(":new") != std::string::npos);
+}
+
+TEST_CASE("dcp: a scope filter streams that scope's collections only") {
+  fixture f(1, 8);
+  f.fake.create_scope("default", "s1");
+  f.fake.create_collection("default", "s1", "a");
+  f.fake.create_collection("default", "s1", "b");
+  f.fake.create_scope("default", "s2");
+  f.fake.create_collection("default", "s2", "c");
+  for (int i = 0; i < 20; ++i) {
+    f.fake.upsert("default", "a" + std::to_string(i), "{}", "s1.a");
+    f.fake.upsert("default", "b" + std::to_string(i), "{}", "s1.b");
+    f.fake.upsert("default", "c" + std::to_string(i), "{}", "s2.c");
+  }
+  auto o = small_options();
+  o.scope = "s1";
+  f.make_consumer(o);
+  f.open_from_beginning();
+  f.catch_up();
+  CHECK(f.rec.latest().size() == 40);
+  CHECK(f.rec.violations.empty());
+}

@@ -53,6 +53,10 @@ struct consumer_options {
   // Collections filter (§4.8): "scope.collection" names, or a scope name; both empty = all.
   std::vector<std::string> collections;
   std::string scope;
+  // IgnorePurgedTombstones (0x80) on every request when the bucket advertises
+  // `dcp.IgnorePurgedTombstones`: resuming below the purge seqno then does not roll back to 0
+  // (§4.3 step 2) — tombstones purged meanwhile are missed, which the issue accepts.
+  bool ignore_purged_tombstones = true;
   // Stream flags added to every request (ActiveVbOnly is always set).
   std::uint32_t stream_flags = 0;
   // Retry delay for STREAM_REQ that failed with NMVB / a lost connection (Java: 200 ms).

@@ -117,6 +117,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   std::map<std::string, std::shared_ptr<session>> sessions;  // by node "host:port"
   std::set<std::string> connecting;
   std::uint32_t cap_flags = 0;  // refreshed by every reconcile round
+  bool refreshing = false;      // a config refresh after NOT_MY_VBUCKET is in flight
   std::uint64_t last_session_id = 0;
   asio::steady_timer wake;      // cancelled to run the reconcile loop now
   asio::steady_timer progress;  // cancelled whenever a stream changes phase
@@ -140,6 +141,13 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     co_await progress.async_wait(asio::redirect_error(use_awaitable, ec));
     *done = true;
     limit.cancel();
+  }
+
+  // A coroutine with its state in parameters (a capturing lambda would dangle once spawned).
+  static asio::awaitable<void> refresh(std::shared_ptr<impl> self) {
+    co_await self->cl->refresh_config();
+    self->refreshing = false;
+    self->kick();
   }
 
   // Optional stream flags the bucket advertises (Java's optionalStreamFlags, §3.3).
@@ -473,6 +481,30 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       notify_progress();
       return;
     }
+    // Decode the document first: an item we cannot decode must not move the position.
+    event doc;
+    bool ok = true;
+    if (auto* m = std::get_if<mcbp::dcp_mutation>(&msg))
+      ok = fill_document(s, doc, m->key, m->datatype, m->value);
+    else if (auto* d = std::get_if<mcbp::dcp_deletion>(&msg))
+      ok = fill_document(s, doc, d->key, d->datatype, d->value);
+    else if (auto* x = std::get_if<mcbp::dcp_expiration>(&msg))
+      ok = fill_document(s, doc, x->key, x->datatype, x->value);
+    if (!ok) {
+      // A key prefix, Snappy block or xattr section that lies: stop this vbucket with a clear
+      // error rather than deliver a guess or loop on reconnects (§1.2, §1.5).
+      stream.ph = phase::stopped;
+      auto ev = base_event(s, vb, stream, bytes);
+      ev.type = event_type::stream_end;
+      ev.seqno = stream.tracker.state().seqno;
+      ev.value = "vbucket " + std::to_string(vb) + ": undecodable item at seqno " +
+                 std::to_string(mcbp::seqno_of(msg).value_or(0)) +
+                 " (bad collection prefix, Snappy data or xattr section)";
+      s.conn->send(mcbp::dcp_close_stream_request{}.encode().vbucket(vb).build());
+      emit(std::move(ev));
+      notify_progress();
+      return;
+    }
     if (!stream.tracker.on_message(msg)) {
       release(s, bytes);  // a duplicate / backwards item: never delivered twice
       return;
@@ -489,26 +521,32 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     }
     auto ev = base_event(s, vb, stream, bytes);
     ev.seqno = mcbp::seqno_of(msg).value_or(ev.position.seqno);
-    bool ok = true;
+    auto take_doc = [&] {
+      ev.key = std::move(doc.key);
+      ev.collection_id = doc.collection_id;
+      ev.value = std::move(doc.value);
+      ev.xattrs = std::move(doc.xattrs);
+      ev.datatype = doc.datatype;
+    };
     if (auto* m = std::get_if<mcbp::dcp_mutation>(&msg)) {
       ev.type = event_type::mutation;
       ev.cas = m->cas;
       ev.rev_seqno = m->rev_seqno;
       ev.flags = m->flags;
       ev.expiry = m->expiration;
-      ok = fill_document(s, ev, m->key, m->datatype, m->value);
+      take_doc();
     } else if (auto* d = std::get_if<mcbp::dcp_deletion>(&msg)) {
       ev.type = event_type::deletion;
       ev.cas = d->cas;
       ev.rev_seqno = d->rev_seqno;
       ev.expiry = d->delete_time.value_or(0);
-      ok = fill_document(s, ev, d->key, d->datatype, d->value);
+      take_doc();
     } else if (auto* e = std::get_if<mcbp::dcp_expiration>(&msg)) {
       ev.type = event_type::expiration;
       ev.cas = e->cas;
       ev.rev_seqno = e->rev_seqno;
       ev.expiry = e->delete_time;
-      ok = fill_document(s, ev, e->key, e->datatype, e->value);
+      take_doc();
     } else if (auto* se = std::get_if<mcbp::dcp_system_event>(&msg)) {
       ev.type = event_type::system_event;
       ev.system_event = se->event;
@@ -531,12 +569,6 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     } else {
       release(s, bytes);  // OSO markers: nothing to tell the application
       return;
-    }
-    if (!ok) {
-      // The position already moved past this item; rebuild it from before by reconnecting
-      // is not possible, so deliver what we have and flag it in the value.
-      ev.value.clear();
-      ev.xattrs.clear();
     }
     emit(std::move(ev));
   }
@@ -605,10 +637,11 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         case mcbp::status::ebusy:
         case mcbp::status::key_eexists:
           stream.ph = phase::idle;
-          if (resp->status == mcbp::status::not_my_vbucket)
-            asio::co_spawn(
-                ex, [c = cl]() -> asio::awaitable<void> { co_await c->refresh_config(); },
-                asio::detached);
+          if (resp->status == mcbp::status::not_my_vbucket && !refreshing) {
+            // One refresh at a time, however many vbuckets answered NMVB (§4.5).
+            refreshing = true;
+            asio::co_spawn(ex, refresh(shared_from_this()), asio::detached);
+          }
           notify_progress();
           co_return;
         default: {

@@ -660,6 +660,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     auto it = streams.find(vb);
     if (it != streams.end() && it->second.ph == phase::opening)
       it->second.ph = phase::idle;
+    notify_progress();
   }
 
   // Opens every idle stream on its active node; returns when each request was answered.
@@ -926,6 +927,18 @@ asio::awaitable<result<void>> consumer::open(std::map<std::uint16_t, stream_stat
 asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::close(
     std::vector<std::uint16_t> vbuckets) {
   auto p = impl_;
+  // Let pending stream requests finish first: their response carries the failover log the
+  // final positions need (a position without its uuid would roll back to 0 on reopen).
+  const auto open_deadline = clock::now() + p->opts.request_timeout;
+  for (;;) {
+    bool opening = false;
+    for (auto vb : vbuckets)
+      if (auto it = p->streams.find(vb); it != p->streams.end() && it->second.ph == phase::opening)
+        opening = true;
+    if (!opening || clock::now() >= open_deadline)
+      break;
+    co_await p->wait_progress(open_deadline - clock::now());
+  }
   for (auto vb : vbuckets) {
     auto it = p->streams.find(vb);
     if (it == p->streams.end())

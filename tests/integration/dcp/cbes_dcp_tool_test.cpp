@@ -12,6 +12,8 @@
 #include <regex>
 #include <string>
 
+#include "integration/dcp/sandbox.hpp"
+
 namespace {
 
 const std::string bin = std::string(CBES_BINARY_DIR) + "/bin/";
@@ -28,52 +30,10 @@ std::pair<int, std::string> sh(const std::string& cmd) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-// cbes-sandbox as a child process; its "ready:" line gives the connection string.
-struct sandbox {
-  pid_t pid = -1;
-  std::string connection_string;
-
-  explicit sandbox(int sample) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::dup2(fds[1], 1);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      const std::string exe = bin + "cbes-sandbox";
-      const std::string load = "--load-sample=" + std::to_string(sample);
-      ::execl(exe.c_str(), exe.c_str(), "--services=couchbase", "--kv-port=0", "--mgmt-port=0",
-              load.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    FILE* in = ::fdopen(fds[0], "r");
-    std::array<char, 1024> line{};
-    while (std::fgets(line.data(), line.size(), in)) {
-      std::smatch m;
-      std::string s(line.data());
-      if (std::regex_search(s, m, std::regex("ready: couchbase couchbase://([0-9.]+:[0-9]+)"))) {
-        connection_string = m[1];
-        break;
-      }
-    }
-    std::fclose(in);
-  }
-  ~sandbox() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-    }
-  }
-};
-
 }  // namespace
 
 TEST_CASE("cbes-dcp streams a sandbox's sample until caught up and prints a summary") {
-  sandbox sb(500);
+  dcp_it::sandbox sb(500);
   REQUIRE(!sb.connection_string.empty());
   const std::string pw = std::string(CBES_BINARY_DIR) + "/cbes-dcp-test-password";
   std::ofstream(pw) << "password\n";

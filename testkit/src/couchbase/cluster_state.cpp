@@ -134,6 +134,7 @@ void cluster_state::take_over(bucket_state& b, std::uint16_t vb, int node) {
   row.insert(row.begin(), node);
   row.resize(static_cast<std::size_t>(b.num_replicas) + 1, -1);
   b.vbuckets[vb].add_failover_entry(random_u64() >> 16);
+  changed();
 }
 
 void cluster_state::rebalance() {
@@ -149,6 +150,7 @@ void cluster_state::rebalance() {
     }
   }
   ++rev;
+  changed();
 }
 
 namespace {
@@ -302,7 +304,22 @@ const item& cluster_state::write(bucket_state& b, std::uint16_t vb, item it) {
   const item& out = store.append(std::move(it));
   if (!b.replication_paused)
     store.set_replicated_seqno(store.high_seqno());
+  changed();
   return out;
+}
+
+void cluster_state::record_event(bucket_state& b, const system_event_data& e) {
+  for (auto& store : b.vbuckets) {
+    item it;
+    // Scope events belong to no collection (keeps per-collection high seqnos exact, §3.17).
+    it.id = {e.event >= 3 ? 0xffffffffU : e.collection_id, e.name};
+    it.cas = next_cas();
+    it.event = e;
+    store.append_event(std::move(it));
+    if (!b.replication_paused)
+      store.set_replicated_seqno(store.high_seqno());
+  }
+  changed();
 }
 
 const item& cluster_state::tombstone(bucket_state& b, std::uint16_t vb, const item& current,

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -112,6 +113,16 @@ class cluster_state {
   // A deletion or expiration tombstone of `current` (system xattrs survive, §3.9).
   const item& tombstone(bucket_state& b, std::uint16_t vb, const item& current, item_kind kind);
   std::size_t expiry_pager();
+  // Records a collection / scope change in every vbucket of `b` (§3.11).
+  void record_event(bucket_state& b, const system_event_data& e);
+
+  // Called (with `mutex` held) after anything DCP streams may need to see: a new history item,
+  // a takeover, a rebalance. Set once by the cluster before start(); must not block.
+  std::function<void()> on_change;
+  void changed() const {
+    if (on_change)
+      on_change();
+  }
 
  private:
   couchbase_cluster_options options_;

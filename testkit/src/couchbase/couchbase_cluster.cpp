@@ -3,11 +3,13 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <stdexcept>
 #include <thread>
 
+#include "cbes/mcbp/collection_key.hpp"
 #include "cbes/testkit/http_server.hpp"
 #include "cbes/util/crc32.hpp"
 #include "cluster_state.hpp"
@@ -37,8 +39,29 @@ struct node_runtime {
 
 }  // namespace
 
+namespace {
+
+// A collection / scope system event (§3.11); ids per mcbp::system_event_id.
+system_event_data event_data(std::uint32_t id, std::uint64_t manifest_uid, std::uint32_t scope_id,
+                             std::uint32_t collection_id = 0, std::string name = {},
+                             std::optional<std::uint32_t> max_ttl = std::nullopt) {
+  system_event_data e;
+  e.event = id;
+  e.manifest_uid = manifest_uid;
+  e.scope_id = scope_id;
+  e.collection_id = collection_id;
+  e.max_ttl = max_ttl;
+  e.name = std::move(name);
+  return e;
+}
+
+}  // namespace
+
 struct couchbase_cluster::impl {
-  explicit impl(couchbase_cluster_options o) : state(std::move(o)), ctx{state, {}, {}} {}
+  explicit impl(couchbase_cluster_options o) : state(std::move(o)), ctx{state, {}, {}, {}} {
+    // DCP producers send whatever changed (new items, takeovers) from the I/O thread.
+    state.on_change = [this] { schedule_dcp_pump(); };
+  }
 
   cluster_state state;
   asio::io_context io;
@@ -158,6 +181,20 @@ struct couchbase_cluster::impl {
     for (auto& s : sessions)
       if (s->node() == id)
         s->close();
+  }
+
+  std::atomic<bool> pump_pending{false};
+  // Coalesced: one pump of every DCP connection per burst of changes (any thread).
+  void schedule_dcp_pump() {
+    if (pump_pending.exchange(true))
+      return;
+    asio::post(io, [this] {
+      pump_pending = false;
+      auto sessions = ctx.sessions;
+      for (auto& s : sessions)
+        if (auto* p = s->dcp())
+          p->pump();
+    });
   }
 
   // After a topology change: push the new config to duplex clients (I/O thread).
@@ -294,7 +331,27 @@ std::uint32_t couchbase_cluster::create_scope(std::string_view bucket, std::stri
   std::uint32_t id = b.next_id++;
   b.manifest.scopes.push_back({std::string(scope), id, {}});
   ++b.manifest.uid;
+  impl_->state.record_event(b, event_data(3, b.manifest.uid, id, 0, std::string(scope)));
   return id;
+}
+
+void couchbase_cluster::drop_scope(std::string_view bucket, std::string_view scope) {
+  std::lock_guard lock(impl_->state.mutex);
+  auto& b = impl_->state.bucket(bucket);
+  auto sid = b.manifest.scope_id(scope);
+  if (!sid)
+    throw std::invalid_argument("no scope '" + std::string(scope) + "'");
+  if (*sid == mcbp::default_scope_id)
+    throw std::invalid_argument("the default scope cannot be dropped");
+  auto pos = std::find_if(b.manifest.scopes.begin(), b.manifest.scopes.end(),
+                          [&](const auto& s) { return s.uid == *sid; });
+  auto dropped = pos->collections;
+  b.manifest.scopes.erase(pos);
+  // §3.11: one manifest, several events; only the last one carries the new uid.
+  for (const auto& c : dropped)
+    impl_->state.record_event(b, event_data(1, b.manifest.uid, *sid, c.uid));
+  ++b.manifest.uid;
+  impl_->state.record_event(b, event_data(4, b.manifest.uid, *sid));
 }
 
 std::uint32_t couchbase_cluster::create_collection(std::string_view bucket, std::string_view scope,
@@ -314,6 +371,8 @@ std::uint32_t couchbase_cluster::create_collection(std::string_view bucket, std:
     c.max_ttl = max_ttl;
     s.collections.push_back(c);
     ++b.manifest.uid;
+    impl_->state.record_event(
+        b, event_data(0, b.manifest.uid, s.uid, id, std::string(collection), max_ttl));
     return id;
   }
   throw std::invalid_argument("no scope '" + std::string(scope) + "'");
@@ -323,10 +382,14 @@ void couchbase_cluster::drop_collection(std::string_view bucket, std::string_vie
                                         std::string_view collection) {
   std::lock_guard lock(impl_->state.mutex);
   auto& b = impl_->state.bucket(bucket);
+  auto cid = b.manifest.collection_id(scope, collection);
+  auto sid = b.manifest.scope_id(scope);
   for (auto& s : b.manifest.scopes)
     if (s.name == scope)
       std::erase_if(s.collections, [&](const auto& c) { return c.name == collection; });
   ++b.manifest.uid;
+  if (cid && sid)
+    impl_->state.record_event(b, event_data(1, b.manifest.uid, *sid, *cid));
 }
 
 std::uint64_t couchbase_cluster::manifest_uid(std::string_view bucket) const {
@@ -426,6 +489,8 @@ std::vector<couchbase_history_item> couchbase_cluster::history(std::string_view 
   std::lock_guard lock(impl_->state.mutex);
   std::vector<couchbase_history_item> out;
   for (const auto& [seqno, it] : impl_->state.bucket(bucket).vbuckets.at(vb).history()) {
+    if (it.is_system_event())
+      continue;
     couchbase_history_item h;
     h.type = it.kind == item_kind::mutation   ? couchbase_history_item::kind::mutation
              : it.kind == item_kind::deletion ? couchbase_history_item::kind::deletion
@@ -589,6 +654,58 @@ void couchbase_cluster::fail_next_ops(int n, std::uint16_t status) {
   std::lock_guard lock(impl_->state.mutex);
   impl_->state.fail_ops_remaining = n;
   impl_->state.fail_ops_status = status;
+}
+
+void couchbase_cluster::end_stream(std::string_view bucket, std::uint16_t vb,
+                                   mcbp::stream_end_reason reason) {
+  if (!impl_->running)
+    return;
+  impl_->on_io([this, b = std::string(bucket), vb, reason] {
+    auto sessions = impl_->ctx.sessions;
+    for (auto& s : sessions)
+      if (auto* p = s->dcp(); p && s->bucket() == b)
+        p->end_stream(vb, reason);
+    return 0;
+  });
+}
+
+void couchbase_cluster::drop_after_next_marker(std::string_view bucket, std::uint16_t vb) {
+  if (!impl_->running)
+    return;
+  impl_->on_io([this, b = std::string(bucket), vb] {
+    impl_->ctx.dcp.drop_after_marker.insert({b, vb});
+    return 0;
+  });
+}
+
+std::vector<couchbase_dcp_connection_stats> couchbase_cluster::dcp_stats() const {
+  if (!impl_->running)
+    return {};
+  return impl_->on_io([this] {
+    std::vector<couchbase_dcp_connection_stats> out;
+    for (auto& s : impl_->ctx.sessions) {
+      auto* p = s->dcp();
+      if (!p)
+        continue;
+      auto st = p->get_stats();
+      out.push_back({p->name(), s->node(), s->bucket(), st.buffer_size, st.unacked_bytes,
+                     st.bytes_sent, st.messages_sent, st.noops_sent, st.paused, st.streams});
+    }
+    return out;
+  });
+}
+
+void couchbase_cluster::set_dcp_timing(std::chrono::milliseconds idle_timeout,
+                                       std::chrono::milliseconds min_noop_interval) {
+  auto apply = [this, idle_timeout, min_noop_interval] {
+    impl_->ctx.dcp.idle_timeout = idle_timeout;
+    impl_->ctx.dcp.min_noop_interval = min_noop_interval;
+    return 0;
+  };
+  if (impl_->running)
+    impl_->on_io(apply);
+  else
+    apply();
 }
 
 std::size_t couchbase_cluster::connection_count() const {

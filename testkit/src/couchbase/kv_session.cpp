@@ -131,6 +131,7 @@ void kv_session::close() {
 void kv_session::enqueue(std::string bytes) {
   if (closed_ || bytes.empty())
     return;
+  outbox_bytes_ += bytes.size();
   outbox_.push_back(std::move(bytes));
   wake_.cancel();
 }
@@ -144,6 +145,15 @@ asio::awaitable<std::size_t> kv_session::read_some(char* data, std::size_t size)
 asio::awaitable<void> kv_session::write_loop() {
   while (!closed_) {
     if (outbox_.empty()) {
+      if (close_when_flushed_) {
+        close();
+        co_return;
+      }
+      if (dcp_) {
+        dcp_->pump();  // the socket drained: a DCP producer may send more
+        if (!outbox_.empty() || closed_)
+          continue;
+      }
       boost::system::error_code ec;
       wake_.expires_at(asio::steady_timer::time_point::max());
       co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -151,6 +161,7 @@ asio::awaitable<void> kv_session::write_loop() {
     }
     std::string next = std::move(outbox_.front());
     outbox_.pop_front();
+    outbox_bytes_ -= next.size();
     if (tls_)
       co_await asio::async_write(*tls_, asio::buffer(next), asio::use_awaitable);
     else
@@ -200,6 +211,11 @@ asio::awaitable<void> kv_session::run() {
   }
 }
 
+void kv_session::close_when_flushed() {
+  close_when_flushed_ = true;
+  wake_.cancel();
+}
+
 void kv_session::notify_config() {
   if (closed_ || bucket_.empty() || !has(feature::duplex) ||
       !has(feature::clustermap_change_notification))
@@ -217,8 +233,13 @@ void kv_session::notify_config() {
 }
 
 std::string kv_session::handle(const mcbp::frame& f) {
-  if (f.is_response())
-    return {};  // 0x83 answers to our pushes, or stray responses: nothing to say
+  if (dcp_)
+    dcp_->on_receive();
+  if (f.is_response()) {
+    if (dcp_)
+      dcp_->on_response(f);  // NOOP replies, marker acks (§3.14)
+    return {};               // 0x83 answers to our pushes, or stray responses: nothing to say
+  }
   if (f.magic() == mcbp::magic::server_request) {
     close_after_ = true;  // only servers send 0x82
     return {};
@@ -300,6 +321,14 @@ std::string kv_session::handle_locked(const mcbp::frame& f) {
         f.opcode() == opcode::get_failover_log)
       return error(f, status::no_bucket, "Select a bucket first (SELECT_BUCKET)");
     return error(f, status::unknown_command);
+  }
+  if (f.opcode() == opcode::dcp_open)
+    return dcp_producer::open(*this, f);
+  if (mcbp::is_dcp(f.opcode())) {
+    // §3.1: DCP opcodes other than DCP_OPEN need a DCP connection.
+    if (!dcp_)
+      return error(f, status::einval, "Not a DCP connection (DCP_OPEN first)");
+    return dcp_->handle(f, *b);
   }
   switch (f.opcode()) {
     case opcode::get_collections_manifest:

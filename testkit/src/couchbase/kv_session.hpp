@@ -19,6 +19,7 @@
 #include "cbes/mcbp/frame.hpp"
 #include "cbes/mcbp/scram.hpp"
 #include "cluster_state.hpp"
+#include "dcp_producer.hpp"
 
 namespace cbes::testkit::couchbase {
 
@@ -29,6 +30,7 @@ struct server_context {
   cluster_state& state;
   std::atomic<std::int64_t> delay_ms{0};
   std::set<std::shared_ptr<kv_session>> sessions;
+  dcp_settings dcp;  // I/O thread only
 };
 
 class kv_session : public std::enable_shared_from_this<kv_session> {
@@ -39,11 +41,18 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
   void start();
   void close();
   std::size_t node() const noexcept { return node_; }
+  const std::string& bucket() const noexcept { return bucket_; }
   // Pushes the selected bucket's config when the client negotiated Duplex +
   // ClustermapChangeNotification and has not seen this revision yet.
   void notify_config();
+  // The DCP producer of this connection after DCP_OPEN, else nullptr.
+  dcp_producer* dcp() noexcept { return dcp_.get(); }
+  // Closes the connection once everything queued so far was written.
+  void close_when_flushed();
 
  private:
+  friend class dcp_producer;
+
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size);
@@ -99,6 +108,9 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
   std::string bucket_;
   std::optional<mcbp::scram_server> scram_;
   std::int64_t pushed_rev_ = 0;
+  std::size_t outbox_bytes_ = 0;
+  bool close_when_flushed_ = false;
+  std::unique_ptr<dcp_producer> dcp_;
 };
 
 }  // namespace cbes::testkit::couchbase

@@ -21,17 +21,28 @@ const item& vbucket_store::append(item it) {
   return history_.emplace(it.seqno, std::move(it)).first->second;
 }
 
+const item& vbucket_store::append_event(item it) {
+  it.kind = item_kind::system_event;
+  it.seqno = ++high_seqno_;
+  return history_.emplace(it.seqno, std::move(it)).first->second;
+}
+
 void vbucket_store::truncate(std::uint64_t seqno) {
   history_.erase(history_.upper_bound(seqno), history_.end());
   high_seqno_ = std::min(high_seqno_, seqno);
   replicated_seqno_ = std::min(replicated_seqno_, seqno);
   latest_.clear();
   for (const auto& [s, it] : history_)
-    latest_[it.id] = s;
+    if (!it.is_system_event())
+      latest_[it.id] = s;
 }
 
 void vbucket_store::compact(std::uint64_t purge_upto) {
   for (auto it = history_.begin(); it != history_.end();) {
+    if (it->second.is_system_event()) {  // kept: streams need the collection lifecycle
+      ++it;
+      continue;
+    }
     bool superseded = latest_.at(it->second.id) != it->first;
     bool purgeable = it->second.deleted() && it->first <= purge_upto;
     if (purgeable && !superseded) {

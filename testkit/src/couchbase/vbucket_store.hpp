@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +21,18 @@ struct doc_key {
   auto operator<=>(const doc_key&) const = default;
 };
 
-enum class item_kind { mutation, deletion, expiration };
+enum class item_kind { mutation, deletion, expiration, system_event };
+
+// A collection / scope change; like kv_engine the fake records it in every vbucket's history at
+// its own seqno so DCP streams see it in order (mcbp-dcp-protocol.md §3.11, §4.8).
+struct system_event_data {
+  std::uint32_t event = 0;  // mcbp::system_event_id: 0 create/1 drop collection, 3/4 scope
+  std::uint64_t manifest_uid = 0;
+  std::uint32_t scope_id = 0;
+  std::uint32_t collection_id = 0;
+  std::optional<std::uint32_t> max_ttl;
+  std::string name;  // create events only
+};
 
 struct item {
   doc_key id;
@@ -34,8 +46,12 @@ struct item {
   bool json = false;              // body is JSON (datatype bit 0x01)
   std::string body;
   std::vector<mcbp::xattr> xattrs;
+  std::optional<system_event_data> event;  // item_kind::system_event only
 
-  bool deleted() const noexcept { return kind != item_kind::mutation; }
+  bool deleted() const noexcept {
+    return kind == item_kind::deletion || kind == item_kind::expiration;
+  }
+  bool is_system_event() const noexcept { return kind == item_kind::system_event; }
 };
 
 struct failover_entry {
@@ -54,6 +70,9 @@ class vbucket_store {
   // Appends a new version: assigns the next seqno and rev_seqno (previous + 1) and makes it the
   // current version of its key; keeps the superseded one in the history until compact().
   const item& append(item it);
+
+  // Appends a system event at the next seqno; it is never a key's current version.
+  const item& append_event(item it);
 
   // Drops every version with seqno > `seqno` (unreplicated items lost on failover) and rebuilds
   // the per-key index from what is left.

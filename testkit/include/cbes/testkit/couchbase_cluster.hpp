@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cbes/mcbp/dcp.hpp"
+
 namespace cbes::testkit {
 
 struct couchbase_user {
@@ -105,6 +107,20 @@ struct couchbase_history_item {
   std::string value;  // body without xattrs
 };
 
+// One DCP producer connection as dcp_stats() reports it (flow control per §4.7).
+struct couchbase_dcp_connection_stats {
+  std::string name;  // the DCP_OPEN connection name
+  std::size_t node = 0;
+  std::string bucket;
+  std::uint64_t buffer_size = 0;    // connection_buffer_size, 0 = no flow control
+  std::uint64_t unacked_bytes = 0;  // sent and not yet acknowledged by BUFFER_ACK
+  std::uint64_t bytes_sent = 0;     // stream messages (NOOPs excluded)
+  std::uint64_t messages_sent = 0;
+  std::uint64_t noops_sent = 0;
+  bool paused = false;  // unacked ≥ buffer: the producer sends nothing until an ack
+  std::size_t streams = 0;
+};
+
 class couchbase_cluster {
  public:
   explicit couchbase_cluster(couchbase_cluster_options options = {});
@@ -140,6 +156,8 @@ class couchbase_cluster {
                                   std::optional<std::uint32_t> max_ttl = std::nullopt);
   void drop_collection(std::string_view bucket, std::string_view scope,
                        std::string_view collection);
+  // Drops the scope and its collections (DCP: EndCollection events, then DropScope).
+  void drop_scope(std::string_view bucket, std::string_view scope);
   std::uint64_t manifest_uid(std::string_view bucket) const;
 
   // ---- documents (collection = "scope.collection") ----
@@ -194,6 +212,24 @@ class couchbase_cluster {
   // The next n KV data operations (GET, mutations, sub-document) answer `status`
   // (default 0x86 Etmpfail).
   void fail_next_ops(int n, std::uint16_t status = 0x86);
+
+  // ---- DCP producer (mcbp-dcp-protocol.md §3–§4; every KV port serves DCP) ----
+  // Every collection / scope change above is also a DCP system event in every vbucket.
+  //   cluster.end_stream("default", 12, cbes::mcbp::stream_end_reason::too_slow);
+  //   cluster.drop_after_next_marker("default", 12);  // next marker for vb 12 closes the link
+  //   auto s = cluster.dcp_stats();                   // s[0].paused, s[0].unacked_bytes
+  //
+  // Sends STREAM_END(reason) on every open stream of the vbucket (any connection, any node).
+  void end_stream(std::string_view bucket, std::uint16_t vb, mcbp::stream_end_reason reason);
+  // One shot: the next snapshot marker sent for `vb` is the last thing its connection sends; the
+  // connection is closed right after it, before the snapshot's first item.
+  void drop_after_next_marker(std::string_view bucket, std::uint16_t vb);
+  // Per DCP connection: flow-control window, unacked bytes, paused flag, counters.
+  std::vector<couchbase_dcp_connection_stats> dcp_stats() const;
+  // §4.6 timing: the idle timeout after which a producer with NOOPs enabled disconnects a silent
+  // consumer (default 360 s), and the smallest set_noop_interval accepted (default 100 ms).
+  void set_dcp_timing(std::chrono::milliseconds idle_timeout,
+                      std::chrono::milliseconds min_noop_interval = std::chrono::milliseconds(100));
 
   // ---- inspection ----
   std::size_t connection_count() const;

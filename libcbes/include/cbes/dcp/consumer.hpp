@@ -1,0 +1,184 @@
+#pragma once
+// The DCP consumer (mcbp-dcp-protocol.md §3–§5): one DCP connection per KV node holding active
+// vbuckets of the requested set, streams opened from per-vbucket positions, events delivered
+// in order per vbucket with their snapshot and position, flow control driven by the
+// application's acknowledgements, and automatic recovery — rollback (§4.3), stream ends (§4.4),
+// NOT_MY_VBUCKET / config changes / lost nodes (§4.5) and silent connections (§4.6) all reopen
+// the affected vbuckets from their current position.
+//
+//   consumer_options o;
+//   o.buffer_size = 1 << 20;
+//   auto c = co_await consumer::create(cluster, o);
+//   (*c)->on_event([&](event ev) { handle(ev); (*c)->acknowledge(ev); });
+//   auto from = co_await (*c)->states_from_beginning(vbs);
+//   co_await (*c)->open(*from);
+//   ...
+//   auto final_states = co_await (*c)->close(vbs);   // for rebalancing
+//
+// Thread model: like couchbase::cluster — one executor (one thread or a strand); listener calls
+// run on it, and acknowledge()/close()/open() must be called from it.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "cbes/couchbase/cluster.hpp"
+#include "cbes/couchbase/error.hpp"
+#include "cbes/dcp/stream_state.hpp"
+#include "cbes/mcbp/xattr.hpp"
+
+namespace cbes::dcp {
+
+struct consumer_options {
+  // Connection name prefix: DCP_OPEN's key is {"a": agent, "i": "<name>/<node>"} (≤ 200 bytes;
+  // a reused name kicks the older connection, §3.1).
+  std::string name = "cbes";
+  std::string agent = "cbes/0.1";
+  // connection_buffer_size (§3.2, §4.7); 0 disables flow control.
+  std::uint32_t buffer_size = 10 * 1024 * 1024;
+  // Fraction of buffer_size acknowledged in one BUFFER_ACK (Java 80 %, ES connector 60 %).
+  double ack_watermark = 0.5;
+  // set_noop_interval; silence for 2× this marks a connection dead (§4.6).
+  std::chrono::milliseconds noop_interval = std::chrono::seconds{20};
+  bool xattrs = false;        // DCP_OPEN IncludeXattrs; xattrs are split from the body
+  bool compression = false;   // force_value_compression (values are inflated before delivery)
+  bool expiry_opcode = true;  // enable_expiry_opcode (DCP_EXPIRATION instead of DELETION)
+  std::string priority;       // set_priority (high/medium/low); empty: not sent
+  // Collections filter (§4.8): "scope.collection" names, or a scope name; both empty = all.
+  std::vector<std::string> collections;
+  std::string scope;
+  // IgnorePurgedTombstones (0x80) on every request when the bucket advertises
+  // `dcp.IgnorePurgedTombstones`: resuming below the purge seqno then does not roll back to 0
+  // (§4.3 step 2) — tombstones purged meanwhile are missed, which the issue accepts.
+  bool ignore_purged_tombstones = true;
+  // Stream flags added to every request (ActiveVbOnly is always set).
+  std::uint32_t stream_flags = 0;
+  // Retry delay for STREAM_REQ that failed with NMVB / a lost connection (Java: 200 ms).
+  std::chrono::milliseconds retry_delay = std::chrono::milliseconds{200};
+  std::chrono::milliseconds request_timeout = std::chrono::seconds{30};
+  std::size_t max_value_size = 20 * 1024 * 1024 + 1024;  // inflate bound for Snappy values
+};
+
+enum class event_type {
+  mutation,
+  deletion,
+  expiration,
+  system_event,    // collection/scope create/drop (collection_id / scope_id / name set)
+  seqno_advanced,  // the position moved without an item
+  snapshot,        // a snapshot marker (start/end in `snapshot_*`, flags in `flags`)
+  rollback,        // the producer rolled this vbucket back to `seqno`: move checkpoints back
+  stream_end,      // the stream stopped for good (reason in `end_reason`, message in `value`)
+};
+std::string_view to_string(event_type t) noexcept;
+
+// One change, with the position to persist once it is processed (state.seqno == seqno for items).
+// `ack_bytes` is what acknowledge() gives back to the flow-control window.
+struct event {
+  event_type type = event_type::mutation;
+  std::uint16_t vbucket = 0;
+  std::uint64_t seqno = 0;
+  stream_state position;             // the vbucket's resumable position after this event
+  std::uint64_t snapshot_start = 0;  // the snapshot this event belongs to
+  std::uint64_t snapshot_end = 0;
+  std::uint32_t snapshot_flags = 0;
+  std::string key;  // without the collection prefix
+  std::uint32_t collection_id = 0;
+  std::string value;  // inflated, xattr section removed
+  std::vector<mcbp::xattr> xattrs;
+  std::uint8_t datatype = 0;  // of `value` (no Snappy / XATTR bits)
+  std::uint64_t cas = 0;
+  std::uint64_t rev_seqno = 0;
+  std::uint32_t flags = 0;
+  std::uint32_t expiry = 0;  // mutation: expiration; deletion v2 / expiration: delete time
+  // System events.
+  std::optional<mcbp::system_event_id> system_event;
+  std::uint32_t scope_id = 0;
+  std::uint64_t manifest_uid = 0;
+  // Stream end.
+  std::optional<mcbp::stream_end_reason> end_reason;
+  // Flow control bookkeeping.
+  std::size_t ack_bytes = 0;
+  std::uint64_t session = 0;  // which connection the bytes belong to
+};
+
+struct consumer_stats {
+  std::uint64_t events = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t buffer_acks_sent = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t rollbacks = 0;
+  std::uint64_t stream_reopens = 0;
+  std::size_t max_outstanding_bytes = 0;  // high-water mark of unacknowledged bytes
+  std::size_t outstanding_bytes = 0;
+};
+
+class consumer {
+ public:
+  // Prepares a consumer on the cluster's executor (resolves the collections filter from the
+  // manifest). Errors: unknown_collection for a filter naming nothing, invalid_argument.
+  //
+  //   auto c = co_await consumer::create(cluster, opts);
+  static boost::asio::awaitable<couchbase::result<std::shared_ptr<consumer>>> create(
+      std::shared_ptr<couchbase::cluster> cluster, consumer_options options);
+
+  ~consumer();
+  consumer(const consumer&) = delete;
+  consumer& operator=(const consumer&) = delete;
+
+  // The listener for every event, called in order per vbucket. Set it before open().
+  //
+  //   c->on_event([&](event ev) { queue.push(std::move(ev)); });
+  void on_event(std::function<void(event)> listener);
+
+  // Returns an event's bytes to the flow-control window (§4.7); call once per event, after the
+  // application has processed it. Without it the producer stalls once the buffer is full.
+  //
+  //   c->acknowledge(ev);
+  void acknowledge(const event& ev);
+  void acknowledge(std::uint64_t session, std::size_t bytes);
+
+  // Positions for "from beginning" and for "now" (GET_ALL_VB_SEQNOS + failover logs, §4.2).
+  //
+  //   auto s = co_await c->states_now({0, 1, 2});
+  boost::asio::awaitable<couchbase::result<std::map<std::uint16_t, stream_state>>>
+  states_from_beginning(std::vector<std::uint16_t> vbuckets);
+  boost::asio::awaitable<couchbase::result<std::map<std::uint16_t, stream_state>>> states_now(
+      std::vector<std::uint16_t> vbuckets);
+
+  // Starts streaming the vbuckets from their positions; returns once every stream request was
+  // answered (opened, or queued for a retry on another node). Reopening an open vbucket is
+  // refused (invalid_argument).
+  //
+  //   co_await c->open({{0, stream_state::from_beginning()}});
+  boost::asio::awaitable<couchbase::result<void>> open(std::map<std::uint16_t, stream_state> from);
+
+  // Stops the vbuckets' streams (CLOSE_STREAM, then waits for their STREAM_END) and returns
+  // their final positions; events of those vbuckets are no longer delivered.
+  //
+  //   auto finals = co_await c->close({4, 5});
+  boost::asio::awaitable<couchbase::result<std::map<std::uint16_t, stream_state>>> close(
+      std::vector<std::uint16_t> vbuckets);
+
+  // Current positions of every vbucket the consumer handles (open or waiting to reopen).
+  std::map<std::uint16_t, stream_state> positions() const;
+  // True when every open vbucket has reached `targets` (high seqnos), e.g. "caught up".
+  bool reached(const std::map<std::uint16_t, std::uint64_t>& targets) const;
+  consumer_stats stats() const;
+
+  // Closes every connection; no more events. Idempotent.
+  void stop();
+
+  struct impl;
+
+ private:
+  explicit consumer(std::shared_ptr<impl> p);
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace cbes::dcp

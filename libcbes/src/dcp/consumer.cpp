@@ -1,0 +1,1022 @@
+#include "cbes/dcp/consumer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "cbes/mcbp/bucket_config.hpp"
+#include "cbes/mcbp/collection_key.hpp"
+#include "cbes/mcbp/collections_manifest.hpp"
+#include "cbes/mcbp/datatype.hpp"
+#include "cbes/mcbp/snappy.hpp"
+
+namespace cbes::dcp {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using boost::system::error_code;
+using couchbase::errc;
+using couchbase::make_error;
+using couchbase::result;
+using clock = std::chrono::steady_clock;
+
+std::string_view to_string(event_type t) noexcept {
+  switch (t) {
+    case event_type::mutation:
+      return "mutation";
+    case event_type::deletion:
+      return "deletion";
+    case event_type::expiration:
+      return "expiration";
+    case event_type::system_event:
+      return "system_event";
+    case event_type::seqno_advanced:
+      return "seqno_advanced";
+    case event_type::snapshot:
+      return "snapshot";
+    case event_type::rollback:
+      return "rollback";
+    case event_type::stream_end:
+      return "stream_end";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// "20" or "0.5": set_noop_interval takes seconds, fractions allowed (§3.2).
+std::string seconds_text(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0)
+    return std::to_string(ms.count() / 1000);
+  auto frac = std::to_string(ms.count() % 1000);
+  frac.insert(0, 3 - frac.size(), '0');
+  return std::to_string(ms.count() / 1000) + "." + frac;
+}
+
+// {"a": agent, "i": id} as the Java client names its connections, ≤ 200 bytes (§3.1).
+std::string connection_name(const std::string& agent, std::string id) {
+  boost::json::object o;
+  o["a"] = agent.substr(0, 64);
+  o["i"] = id;
+  auto s = boost::json::serialize(o);
+  while (s.size() > mcbp::max_dcp_connection_name && !id.empty()) {
+    id.erase(0, std::min<std::size_t>(id.size(), s.size() - mcbp::max_dcp_connection_name));
+    o["i"] = id;
+    s = boost::json::serialize(o);
+  }
+  return s;
+}
+
+}  // namespace
+
+struct session {
+  explicit session(asio::any_io_executor ex, std::uint32_t buffer, double watermark)
+      : fc(buffer, watermark), watchdog(std::move(ex)) {}
+  std::uint64_t id = 0;
+  couchbase::endpoint node;
+  std::shared_ptr<couchbase::connection> conn;
+  flow_control fc;
+  clock::time_point last_read = clock::now();
+  bool alive = true;
+  bool collections = false;
+  bool stream_end_on_close = false;
+  asio::steady_timer watchdog;
+};
+
+enum class phase { idle, opening, open, closing, closed, stopped };
+
+struct vb_stream {
+  stream_tracker tracker;
+  phase ph = phase::idle;
+  std::uint64_t session_id = 0;
+  std::vector<std::pair<mcbp::dcp_message, std::size_t>> early;  // arrived before the response
+  std::uint32_t snapshot_flags = 0;
+};
+
+struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
+  impl(std::shared_ptr<couchbase::cluster> c, consumer_options o)
+      : ex(c->get_executor()), cl(std::move(c)), opts(std::move(o)), wake(ex), progress(ex) {
+    wake.expires_at(clock::time_point::max());
+    progress.expires_at(clock::time_point::max());
+  }
+
+  asio::any_io_executor ex;
+  std::shared_ptr<couchbase::cluster> cl;
+  consumer_options opts;
+  std::string filter_json;
+  std::function<void(event)> listener;
+  std::map<std::uint16_t, vb_stream> streams;
+  std::map<std::string, std::shared_ptr<session>> sessions;  // by node "host:port"
+  std::set<std::string> connecting;
+  std::uint32_t cap_flags = 0;  // refreshed by every reconcile round
+  bool refreshing = false;      // a config refresh after NOT_MY_VBUCKET is in flight
+  std::uint64_t last_session_id = 0;
+  asio::steady_timer wake;      // cancelled to run the reconcile loop now
+  asio::steady_timer progress;  // cancelled whenever a stream changes phase
+  bool stopped = false;
+  bool loop_running = false;
+  consumer_stats st;
+
+  void notify_progress() { progress.cancel(); }
+  void kick() { wake.cancel(); }
+
+  asio::awaitable<void> wait_progress(clock::duration at_most) {
+    asio::steady_timer limit(ex);
+    limit.expires_after(at_most);
+    auto done = std::make_shared<bool>(false);
+    // Waking on progress or on the limit, whichever comes first.
+    limit.async_wait([self = shared_from_this(), done](error_code ec) {
+      if (!ec && !*done)
+        self->progress.cancel();
+    });
+    error_code ec;
+    co_await progress.async_wait(asio::redirect_error(use_awaitable, ec));
+    *done = true;
+    limit.cancel();
+  }
+
+  // A coroutine with its state in parameters (a capturing lambda would dangle once spawned).
+  static asio::awaitable<void> refresh(std::shared_ptr<impl> self) {
+    co_await self->cl->refresh_config();
+    self->refreshing = false;
+    self->kick();
+  }
+
+  // Optional stream flags the bucket advertises (Java's optionalStreamFlags, §3.3).
+  std::uint32_t capability_flags() const { return cap_flags; }
+  std::uint32_t compute_capability_flags() const {
+    if (!opts.ignore_purged_tombstones)
+      return 0;
+    auto cfg = mcbp::parse_bucket_config(cl->current_config_json(), "127.0.0.1");
+    if (cfg && cfg->has_capability("dcp.IgnorePurgedTombstones"))
+      return mcbp::dcp_stream_flags::ignore_purged_tombstones;
+    return 0;
+  }
+
+  session* find_session(std::uint64_t id) {
+    for (auto& [_, s] : sessions)
+      if (s->id == id)
+        return s.get();
+    return nullptr;
+  }
+
+  // ---- sessions ------------------------------------------------------------------------------
+
+  asio::awaitable<result<std::shared_ptr<session>>> get_session(const couchbase::endpoint& node) {
+    const auto key = node.to_string();
+    // One connection per node: a second caller waits for the first one's attempt.
+    while (connecting.contains(key) && !stopped)
+      co_await wait_progress(std::chrono::seconds{1});
+    if (auto it = sessions.find(key); it != sessions.end() && it->second->alive)
+      co_return it->second;
+    connecting.insert(key);
+    auto r = co_await connect_session(node, key);
+    connecting.erase(key);
+    notify_progress();
+    co_return r;
+  }
+
+  asio::awaitable<result<std::shared_ptr<session>>> connect_session(couchbase::endpoint node,
+                                                                    std::string key) {
+    auto copts = cl->connection_options_for(node);
+    copts.agent = opts.agent;
+    copts.config_push = false;  // topology comes from the cluster object
+    copts.fetch_error_map = false;
+    auto c = co_await couchbase::connection::open(ex, copts);
+    if (!c)
+      co_return c.error();
+    auto s = std::make_shared<session>(ex, opts.buffer_size, opts.ack_watermark);
+    s->id = ++last_session_id;
+    s->node = node;
+    s->conn = *c;
+    s->collections = s->conn->has_feature(mcbp::feature::collections);
+    auto fail = [&](const std::string& what, const mcbp::frame* f) {
+      s->conn->close();
+      return make_error(errc::server_error,
+                        what + " on " + key + " failed" +
+                            (f ? ": " + std::string(mcbp::to_string(f->status())) : ""),
+                        f ? std::optional(f->status()) : std::nullopt);
+    };
+
+    std::uint32_t flags =
+        mcbp::dcp_open_flags::producer | mcbp::dcp_open_flags::include_delete_times;
+    if (opts.xattrs)
+      flags |= mcbp::dcp_open_flags::include_xattrs;
+    mcbp::dcp_open_request open_req{
+        connection_name(opts.agent, opts.name + "/" + key + "/" + std::to_string(s->id)),
+        flags,
+        {}};
+    auto open_frame = open_req.encode();
+    auto r = co_await s->conn->execute(std::move(open_frame), opts.request_timeout);
+    if (!r)
+      co_return r.error();
+    if (r->view().status() != mcbp::status::success) {
+      if (r->view().status() == mcbp::status::eaccess)
+        co_return make_error(
+            errc::access_denied,
+            "DCP_OPEN on " + key + " refused: the user needs the Data DCP Reader role",
+            r->view().status());
+      co_return fail("DCP_OPEN", &r->view());
+    }
+
+    struct control {
+      std::string key, value;
+      bool mandatory;
+    };
+    std::vector<control> controls{{"enable_noop", "true", true},
+                                  {"set_noop_interval", seconds_text(opts.noop_interval), true}};
+    if (opts.buffer_size)
+      controls.push_back({"connection_buffer_size", std::to_string(opts.buffer_size), true});
+    if (opts.expiry_opcode)
+      controls.push_back({"enable_expiry_opcode", "true", false});
+    controls.push_back({"send_stream_end_on_client_close_stream", "true", false});
+    if (opts.compression && s->conn->has_feature(mcbp::feature::snappy))
+      controls.push_back({"force_value_compression", "true", false});
+    if (!opts.priority.empty())
+      controls.push_back({"set_priority", opts.priority, false});
+    for (const auto& ctl : controls) {
+      auto req = mcbp::dcp_control_request{ctl.key, ctl.value}.encode();
+      auto cr = co_await s->conn->execute(std::move(req), opts.request_timeout);
+      if (!cr) {
+        s->conn->close();
+        co_return cr.error();
+      }
+      const auto status = cr->view().status();
+      if (status == mcbp::status::success) {
+        if (ctl.key == "send_stream_end_on_client_close_stream")
+          s->stream_end_on_close = true;
+        continue;
+      }
+      if (ctl.mandatory ||
+          (status != mcbp::status::einval && status != mcbp::status::not_supported))
+        co_return fail("DCP_CONTROL " + ctl.key + "=" + ctl.value, &cr->view());
+    }
+
+    std::weak_ptr<impl> weak = shared_from_this();
+    const auto id = s->id;
+    s->conn->on_request([weak, id](const mcbp::frame& f) {
+      if (auto self = weak.lock())
+        self->on_frame(id, f);
+    });
+    s->conn->on_close([weak, id](const couchbase::error&) {
+      if (auto self = weak.lock())
+        self->session_lost(id);
+    });
+    s->last_read = clock::now();
+    sessions[key] = s;
+    asio::co_spawn(ex, watchdog(shared_from_this(), s), asio::detached);
+    co_return s;
+  }
+
+  // §4.6: nothing read for 2× the noop interval while streams are open → dead connection.
+  static asio::awaitable<void> watchdog(std::shared_ptr<impl> self, std::shared_ptr<session> s) {
+    const auto limit = 2 * self->opts.noop_interval;
+    while (s->alive && !self->stopped) {
+      s->watchdog.expires_after(
+          std::max(self->opts.noop_interval / 2, std::chrono::milliseconds{50}));
+      error_code ec;
+      co_await s->watchdog.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (!s->alive || self->stopped)
+        co_return;
+      bool streaming = false;
+      for (auto& [_, st] : self->streams)
+        if (st.session_id == s->id && (st.ph == phase::open || st.ph == phase::closing))
+          streaming = true;
+      if (!streaming) {
+        s->last_read = clock::now();
+        continue;
+      }
+      if (clock::now() - s->last_read > limit) {
+        s->conn->close();
+        self->session_lost(s->id);
+        co_return;
+      }
+    }
+  }
+
+  void session_lost(std::uint64_t id) {
+    for (auto it = sessions.begin(); it != sessions.end(); ++it) {
+      if (it->second->id != id)
+        continue;
+      auto s = it->second;
+      s->alive = false;
+      s->watchdog.cancel();
+      sessions.erase(it);
+      if (!stopped)
+        ++st.reconnects;
+      for (auto& [vb, stream] : streams) {
+        if (stream.session_id != id)
+          continue;
+        stream.early.clear();
+        if (stream.ph == phase::opening || stream.ph == phase::open)
+          stream.ph = phase::idle;  // resume from the position on a new connection
+        else if (stream.ph == phase::closing)
+          stream.ph = phase::closed;
+      }
+      notify_progress();
+      kick();
+      return;
+    }
+  }
+
+  void close_session(session& s) {
+    s.conn->close();
+    session_lost(s.id);
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  void release(session& s, std::size_t bytes) {
+    if (auto n = s.fc.acknowledge(bytes)) {
+      s.conn->send(mcbp::dcp_buffer_ack{*n}.encode().build());
+      ++st.buffer_acks_sent;
+    }
+  }
+
+  void on_frame(std::uint64_t sid, const mcbp::frame& f) {
+    auto* s = find_session(sid);
+    if (!s || !s->alive)
+      return;
+    s->last_read = clock::now();
+    const auto op = f.opcode();
+    if (op == mcbp::opcode::dcp_noop) {
+      s->conn->send(mcbp::encode_dcp_response(mcbp::opcode::dcp_noop).opaque(f.opaque()).build());
+      return;
+    }
+    std::size_t bytes = 0;
+    if (flow_control::counted(op)) {
+      bytes = f.bytes.size();
+      s->fc.received(bytes);
+      st.bytes_received += bytes;
+      st.max_outstanding_bytes = std::max(st.max_outstanding_bytes, outstanding());
+    }
+    if (op == mcbp::opcode::dcp_set_vbucket_state) {
+      s->conn->send(mcbp::encode_dcp_response(op).opaque(f.opaque()).build());
+      release(*s, bytes);
+      return;
+    }
+    auto msg = mcbp::decode_dcp_message(f);
+    if (!msg) {
+      if (mcbp::is_dcp(op)) {
+        // A stream message we cannot decode: the connection's state is unknown → reconnect and
+        // resume from the positions (never deliver a guess).
+        close_session(*s);
+        return;
+      }
+      release(*s, bytes);
+      return;
+    }
+    if (auto* m = std::get_if<mcbp::dcp_snapshot_marker>(&*msg);
+        m && (m->flags & mcbp::snapshot_flags::ack)) {
+      s->conn->send(mcbp::encode_dcp_response(op).opaque(f.opaque()).build());
+    }
+    auto it = streams.find(f.vbucket());
+    if (it == streams.end() || it->second.session_id != sid ||
+        !(it->second.ph == phase::opening || it->second.ph == phase::open ||
+          it->second.ph == phase::closing)) {
+      release(*s, bytes);  // a stream we no longer follow (closed / moved): just free the bytes
+      return;
+    }
+    if (it->second.ph == phase::opening) {
+      it->second.early.emplace_back(std::move(*msg), bytes);
+      return;
+    }
+    deliver(*s, f.vbucket(), it->second, std::move(*msg), bytes);
+  }
+
+  std::size_t outstanding() const {
+    std::size_t n = 0;
+    for (const auto& [_, s] : sessions)
+      n += s->fc.outstanding();
+    return n;
+  }
+
+  void emit(event ev) {
+    ++st.events;
+    if (listener)
+      listener(std::move(ev));
+    else if (auto* s = find_session(ev.session))
+      release(*s, ev.ack_bytes);
+  }
+
+  event base_event(session& s, std::uint16_t vb, vb_stream& stream, std::size_t bytes) {
+    event ev;
+    ev.vbucket = vb;
+    ev.position = stream.tracker.state();
+    ev.snapshot_start = stream.tracker.current_snapshot_start();
+    ev.snapshot_end = stream.tracker.current_snapshot_end();
+    ev.snapshot_flags = stream.snapshot_flags;
+    ev.ack_bytes = bytes;
+    ev.session = s.id;
+    return ev;
+  }
+
+  // Splits the collection prefix, inflates Snappy, splits xattrs (§1.2, §1.5, §4.9).
+  bool fill_document(session& s, event& ev, const std::string& wire_key, std::uint8_t datatype,
+                     const std::string& value) {
+    if (s.collections) {
+      auto k = mcbp::decode_collection_key(wire_key);
+      if (!k)
+        return false;
+      ev.collection_id = k->collection_id;
+      ev.key = std::string(k->key);
+    } else {
+      ev.key = wire_key;
+    }
+    auto inflated = mcbp::inflate_value(datatype, value, opts.max_value_size);
+    if (!inflated)
+      return false;
+    if (mcbp::has(datatype, mcbp::datatype::xattr)) {
+      auto doc = mcbp::decode_xattrs(*inflated);
+      if (!doc)
+        return false;
+      for (const auto& x : doc->xattrs)
+        ev.xattrs.push_back({std::string(x.key), std::string(x.value)});
+      ev.value = std::string(doc->body);
+    } else {
+      ev.value = std::move(*inflated);
+    }
+    ev.datatype = static_cast<std::uint8_t>(datatype & mcbp::datatype::json);
+    return true;
+  }
+
+  void deliver(session& s, std::uint16_t vb, vb_stream& stream, mcbp::dcp_message msg,
+               std::size_t bytes) {
+    if (auto* end = std::get_if<mcbp::dcp_stream_end>(&msg)) {
+      stream.early.clear();
+      // While we close a stream any end is its end (§3.5).
+      const auto action = stream.ph == phase::closing ? end_action::closed : reaction(end->reason);
+      switch (action) {
+        case end_action::closed:
+          stream.ph = phase::closed;
+          release(s, bytes);
+          break;
+        case end_action::reopen:
+          stream.ph = phase::idle;
+          ++st.stream_reopens;
+          release(s, bytes);
+          kick();
+          break;
+        case end_action::done:
+        case end_action::stop: {
+          stream.ph = phase::stopped;
+          auto ev = base_event(s, vb, stream, bytes);
+          ev.type = event_type::stream_end;
+          ev.seqno = stream.tracker.state().seqno;
+          ev.end_reason = end->reason;
+          ev.value = "stream of vbucket " + std::to_string(vb) +
+                     " ended: " + std::string(mcbp::to_string(end->reason));
+          emit(std::move(ev));
+          break;
+        }
+      }
+      notify_progress();
+      return;
+    }
+    // Decode the document first: an item we cannot decode must not move the position.
+    event doc;
+    bool ok = true;
+    if (auto* m = std::get_if<mcbp::dcp_mutation>(&msg))
+      ok = fill_document(s, doc, m->key, m->datatype, m->value);
+    else if (auto* d = std::get_if<mcbp::dcp_deletion>(&msg))
+      ok = fill_document(s, doc, d->key, d->datatype, d->value);
+    else if (auto* x = std::get_if<mcbp::dcp_expiration>(&msg))
+      ok = fill_document(s, doc, x->key, x->datatype, x->value);
+    if (!ok) {
+      // A key prefix, Snappy block or xattr section that lies: stop this vbucket with a clear
+      // error rather than deliver a guess or loop on reconnects (§1.2, §1.5).
+      stream.ph = phase::stopped;
+      auto ev = base_event(s, vb, stream, bytes);
+      ev.type = event_type::stream_end;
+      ev.seqno = stream.tracker.state().seqno;
+      ev.value = "vbucket " + std::to_string(vb) + ": undecodable item at seqno " +
+                 std::to_string(mcbp::seqno_of(msg).value_or(0)) +
+                 " (bad collection prefix, Snappy data or xattr section)";
+      s.conn->send(mcbp::dcp_close_stream_request{}.encode().vbucket(vb).build());
+      emit(std::move(ev));
+      notify_progress();
+      return;
+    }
+    if (!stream.tracker.on_message(msg)) {
+      release(s, bytes);  // a duplicate / backwards item: never delivered twice
+      return;
+    }
+    if (auto* m = std::get_if<mcbp::dcp_snapshot_marker>(&msg)) {
+      stream.snapshot_flags = m->flags;
+      auto ev = base_event(s, vb, stream, bytes);
+      ev.type = event_type::snapshot;
+      ev.snapshot_start = m->start;
+      ev.snapshot_end = m->end;
+      ev.flags = m->flags;
+      emit(std::move(ev));
+      return;
+    }
+    auto ev = base_event(s, vb, stream, bytes);
+    ev.seqno = mcbp::seqno_of(msg).value_or(ev.position.seqno);
+    auto take_doc = [&] {
+      ev.key = std::move(doc.key);
+      ev.collection_id = doc.collection_id;
+      ev.value = std::move(doc.value);
+      ev.xattrs = std::move(doc.xattrs);
+      ev.datatype = doc.datatype;
+    };
+    if (auto* m = std::get_if<mcbp::dcp_mutation>(&msg)) {
+      ev.type = event_type::mutation;
+      ev.cas = m->cas;
+      ev.rev_seqno = m->rev_seqno;
+      ev.flags = m->flags;
+      ev.expiry = m->expiration;
+      take_doc();
+    } else if (auto* d = std::get_if<mcbp::dcp_deletion>(&msg)) {
+      ev.type = event_type::deletion;
+      ev.cas = d->cas;
+      ev.rev_seqno = d->rev_seqno;
+      ev.expiry = d->delete_time.value_or(0);
+      take_doc();
+    } else if (auto* e = std::get_if<mcbp::dcp_expiration>(&msg)) {
+      ev.type = event_type::expiration;
+      ev.cas = e->cas;
+      ev.rev_seqno = e->rev_seqno;
+      ev.expiry = e->delete_time;
+      take_doc();
+    } else if (auto* se = std::get_if<mcbp::dcp_system_event>(&msg)) {
+      ev.type = event_type::system_event;
+      ev.system_event = se->event;
+      if (auto c = mcbp::collection_created::decode(*se)) {
+        ev.manifest_uid = c->manifest_uid, ev.scope_id = c->scope_id;
+        ev.collection_id = c->collection_id, ev.key = c->name;
+      } else if (auto cd = mcbp::collection_dropped::decode(*se)) {
+        ev.manifest_uid = cd->manifest_uid, ev.scope_id = cd->scope_id;
+        ev.collection_id = cd->collection_id;
+      } else if (auto sc = mcbp::scope_created::decode(*se)) {
+        ev.manifest_uid = sc->manifest_uid, ev.scope_id = sc->scope_id, ev.key = sc->name;
+      } else if (auto sd = mcbp::scope_dropped::decode(*se)) {
+        ev.manifest_uid = sd->manifest_uid, ev.scope_id = sd->scope_id;
+      } else {
+        ev.key = se->key;  // version 2 (FlatBuffers) or unknown: passed through raw
+        ev.value = se->value;
+      }
+    } else if (std::get_if<mcbp::dcp_seqno_advanced>(&msg)) {
+      ev.type = event_type::seqno_advanced;
+    } else {
+      release(s, bytes);  // OSO markers: nothing to tell the application
+      return;
+    }
+    emit(std::move(ev));
+  }
+
+  // ---- opening streams -----------------------------------------------------------------------
+
+  asio::awaitable<void> open_stream(std::shared_ptr<session> s, std::uint16_t vb) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      auto it = streams.find(vb);
+      if (it == streams.end() || it->second.ph != phase::opening || it->second.session_id != s->id)
+        co_return;
+      auto req =
+          it->second.tracker.request(mcbp::dcp_stream_flags::active_vb_only | opts.stream_flags);
+      if (s->collections)
+        req.value = filter_json;
+      auto frame = req.encode().vbucket(vb);
+      auto r = co_await s->conn->execute(std::move(frame), opts.request_timeout);
+      it = streams.find(vb);
+      if (it == streams.end() || it->second.ph != phase::opening || it->second.session_id != s->id)
+        co_return;
+      auto& stream = it->second;
+      if (!r) {
+        stream.ph = phase::idle;
+        stream.early.clear();
+        notify_progress();
+        co_return;
+      }
+      auto resp = mcbp::dcp_stream_response::decode(r->view());
+      if (!resp) {
+        close_session(*s);
+        co_return;
+      }
+      switch (resp->status) {
+        case mcbp::status::success: {
+          stream.tracker.on_stream_opened(resp->failover_log);
+          stream.ph = phase::open;
+          auto early = std::move(stream.early);
+          stream.early.clear();
+          for (auto& [m, bytes] : early) {
+            auto again = streams.find(vb);
+            if (again == streams.end() || again->second.ph != phase::open) {
+              release(*s, bytes);
+              continue;
+            }
+            deliver(*s, vb, again->second, std::move(m), bytes);
+          }
+          notify_progress();
+          co_return;
+        }
+        case mcbp::status::rollback: {
+          // §4.3: reopen from the rollback seqno; tell the application first.
+          for (auto& [m, bytes] : stream.early)
+            release(*s, bytes);
+          stream.early.clear();
+          stream.tracker.on_rollback(resp->rollback_seqno);
+          ++st.rollbacks;
+          auto ev = base_event(*s, vb, stream, 0);
+          ev.type = event_type::rollback;
+          ev.seqno = resp->rollback_seqno;
+          emit(std::move(ev));
+          continue;
+        }
+        case mcbp::status::not_my_vbucket:
+        case mcbp::status::etmpfail:
+        case mcbp::status::enomem:
+        case mcbp::status::ebusy:
+        case mcbp::status::key_eexists:
+          stream.ph = phase::idle;
+          if (resp->status == mcbp::status::not_my_vbucket && !refreshing) {
+            // One refresh at a time, however many vbuckets answered NMVB (§4.5).
+            refreshing = true;
+            asio::co_spawn(ex, refresh(shared_from_this()), asio::detached);
+          }
+          notify_progress();
+          co_return;
+        default: {
+          stream.ph = phase::stopped;
+          auto ev = base_event(*s, vb, stream, 0);
+          ev.type = event_type::stream_end;
+          ev.seqno = stream.tracker.state().seqno;
+          ev.value = "stream request for vbucket " + std::to_string(vb) +
+                     " failed: " + std::string(mcbp::to_string(resp->status));
+          emit(std::move(ev));
+          notify_progress();
+          co_return;
+        }
+      }
+    }
+    auto it = streams.find(vb);
+    if (it != streams.end() && it->second.ph == phase::opening)
+      it->second.ph = phase::idle;
+    notify_progress();
+  }
+
+  // Opens every idle stream on its active node; returns when each request was answered.
+  asio::awaitable<void> reconcile_once() {
+    auto topo = cl->current_topology();
+    cap_flags = compute_capability_flags();
+    std::map<std::size_t, std::vector<std::uint16_t>> by_node;
+    for (auto& [vb, stream] : streams) {
+      if (stream.ph != phase::idle)
+        continue;
+      auto node = topo->active_node(vb);
+      if (node && topo->nodes[*node].kv.port != 0)
+        by_node[*node].push_back(vb);
+    }
+    auto pending = std::make_shared<std::size_t>(0);
+    auto joined = std::make_shared<asio::steady_timer>(ex, clock::time_point::max());
+    for (auto& [node, vbs] : by_node) {
+      auto s = co_await get_session(topo->nodes[node].kv);
+      if (stopped)
+        co_return;
+      if (!s)
+        continue;  // retried at the next round
+      for (auto vb : vbs) {
+        auto it = streams.find(vb);
+        if (it == streams.end() || it->second.ph != phase::idle)
+          continue;
+        it->second.ph = phase::opening;
+        it->second.session_id = (*s)->id;
+        it->second.early.clear();
+        ++*pending;
+        asio::co_spawn(ex, open_stream(*s, vb), [pending, joined](std::exception_ptr) {
+          if (--*pending == 0)
+            joined->cancel();
+        });
+      }
+    }
+    if (*pending > 0) {
+      error_code ec;
+      co_await joined->async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    notify_progress();
+  }
+
+  // Closes connections to nodes that left the topology (their streams reopen elsewhere, §4.5).
+  void on_topology(const std::shared_ptr<const couchbase::topology>& topo) {
+    std::vector<std::uint64_t> gone;
+    for (auto& [key, s] : sessions) {
+      bool present = false;
+      for (const auto& n : topo->nodes)
+        present = present || n.kv == s->node;
+      if (!present)
+        gone.push_back(s->id);
+    }
+    for (auto id : gone)
+      if (auto* s = find_session(id))
+        close_session(*s);
+    // A vbucket now active on another node: stop following the old stream (its late messages
+    // are dropped by session id, duplicates by seqno) and reopen it there from its position.
+    for (auto& [vb, stream] : streams) {
+      if (stream.ph != phase::open && stream.ph != phase::opening)
+        continue;
+      auto* s = find_session(stream.session_id);
+      auto node = topo->active_node(vb);
+      if (!s || !node || topo->nodes[*node].kv == s->node)
+        continue;
+      s->conn->send(mcbp::dcp_close_stream_request{}.encode().vbucket(vb).build());
+      for (auto& [m, bytes] : stream.early)
+        release(*s, bytes);
+      stream.early.clear();
+      stream.ph = phase::idle;
+      ++st.stream_reopens;
+    }
+    notify_progress();
+    kick();
+  }
+
+  static asio::awaitable<void> loop(std::shared_ptr<impl> self) {
+    while (!self->stopped) {
+      co_await self->reconcile_once();
+      if (self->stopped)
+        break;
+      bool waiting = false;
+      for (auto& [_, s] : self->streams)
+        waiting = waiting || s.ph == phase::idle;
+      self->wake.expires_after(waiting ? self->opts.retry_delay : std::chrono::hours{24});
+      error_code ec;
+      co_await self->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
+  void start_loop() {
+    if (loop_running)
+      return;
+    loop_running = true;
+    asio::co_spawn(ex, loop(shared_from_this()), asio::detached);
+  }
+
+  void stop() {
+    if (stopped)
+      return;
+    stopped = true;
+    auto all = sessions;
+    for (auto& [_, s] : all) {
+      s->alive = false;
+      s->watchdog.cancel();
+      s->conn->close();
+    }
+    sessions.clear();
+    wake.cancel();
+    notify_progress();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Names → ids from the manifest (§4.8: Java fetches 0xba first).
+asio::awaitable<result<std::string>> resolve_filter(couchbase::cluster& cl,
+                                                    const consumer_options& o) {
+  if (o.collections.empty() && o.scope.empty())
+    co_return std::string{};
+  if (!o.collections.empty() && !o.scope.empty())
+    co_return make_error(errc::invalid_argument,
+                         "a DCP filter takes a scope or a list of collections, not both");
+  auto topo = cl.current_topology();
+  auto kv = topo->kv_endpoints();
+  if (kv.empty())
+    co_return make_error(errc::no_config, "no KV node to read the collections manifest from");
+  auto copts = cl.connection_options_for(kv.front());
+  copts.config_push = false;
+  auto c = co_await couchbase::connection::open(cl.get_executor(), copts);
+  if (!c)
+    co_return c.error();
+  auto req = mcbp::get_collections_manifest_request{}.encode();
+  auto r = co_await (*c)->execute(std::move(req), o.request_timeout);
+  (*c)->close();
+  if (!r)
+    co_return r.error();
+  auto resp = mcbp::get_collections_manifest_response::decode(r->view());
+  if (!resp || r->view().status() != mcbp::status::success)
+    co_return make_error(errc::protocol_error, "could not read the collections manifest");
+  auto manifest = mcbp::parse_collections_manifest(resp->json);
+  if (!manifest)
+    co_return make_error(errc::protocol_error, "bad collections manifest");
+  mcbp::stream_filter f;
+  if (!o.scope.empty()) {
+    auto sid = manifest->scope_id(o.scope);
+    if (!sid)
+      co_return make_error(errc::unknown_collection, "unknown scope '" + o.scope + "'");
+    f.scope = *sid;
+  }
+  for (const auto& name : o.collections) {
+    const auto dot = name.find('.');
+    const std::string scope = dot == std::string::npos ? "_default" : name.substr(0, dot);
+    const std::string coll = dot == std::string::npos ? name : name.substr(dot + 1);
+    auto cid = manifest->collection_id(scope, coll);
+    if (!cid)
+      co_return make_error(errc::unknown_collection, "unknown collection '" + name + "'");
+    f.collections.push_back(*cid);
+  }
+  co_return mcbp::encode_stream_filter(f);
+}
+
+}  // namespace
+
+asio::awaitable<result<std::shared_ptr<consumer>>> consumer::create(
+    std::shared_ptr<couchbase::cluster> cluster, consumer_options options) {
+  if (options.ack_watermark <= 0 || options.ack_watermark > 1)
+    co_return make_error(errc::invalid_argument, "ack watermark must be in (0, 1]");
+  if (options.noop_interval < std::chrono::milliseconds{100})
+    co_return make_error(errc::invalid_argument, "noop interval must be at least 100 ms");
+  auto filter = co_await resolve_filter(*cluster, options);
+  if (!filter)
+    co_return filter.error();
+  auto p = std::make_shared<impl>(cluster, std::move(options));
+  p->filter_json = std::move(*filter);
+  std::weak_ptr<impl> weak = p;
+  cluster->on_topology_change([weak](std::shared_ptr<const couchbase::topology> t) {
+    if (auto self = weak.lock())
+      self->on_topology(t);
+  });
+  co_return std::shared_ptr<consumer>(new consumer(std::move(p)));
+}
+
+consumer::consumer(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
+
+consumer::~consumer() {
+  impl_->stop();
+}
+
+void consumer::on_event(std::function<void(event)> listener) {
+  impl_->listener = std::move(listener);
+}
+
+void consumer::acknowledge(const event& ev) {
+  acknowledge(ev.session, ev.ack_bytes);
+}
+
+void consumer::acknowledge(std::uint64_t session_id, std::size_t bytes) {
+  if (bytes == 0)
+    return;
+  if (auto* s = impl_->find_session(session_id); s && s->alive)
+    impl_->release(*s, bytes);
+}
+
+asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::states_from_beginning(
+    std::vector<std::uint16_t> vbuckets) {
+  std::map<std::uint16_t, stream_state> out;
+  for (auto vb : vbuckets)
+    out[vb] = stream_state::from_beginning();
+  co_return out;
+}
+
+asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::states_now(
+    std::vector<std::uint16_t> vbuckets) {
+  auto p = impl_;
+  auto seqnos = co_await p->cl->get_all_vb_seqnos();
+  if (!seqnos)
+    co_return seqnos.error();
+  std::map<std::uint16_t, std::uint64_t> high;
+  for (const auto& e : *seqnos)
+    high[e.vbucket] = e.seqno;
+  std::map<std::uint16_t, stream_state> out;
+  for (auto vb : vbuckets) {
+    auto log = co_await p->cl->failover_log(vb);
+    if (!log)
+      co_return log.error();
+    mcbp::failover_log flog;
+    for (const auto& e : *log)
+      flog.push_back({e.vbucket_uuid, e.seqno});
+    // The high seqno is read first: a failover log read later can only be newer, and a
+    // position at an older seqno of the newest branch is always valid.
+    out[vb] = stream_state::at(flog, high.contains(vb) ? high[vb] : 0);
+  }
+  co_return out;
+}
+
+asio::awaitable<result<void>> consumer::open(std::map<std::uint16_t, stream_state> from) {
+  auto p = impl_;
+  if (p->stopped)
+    co_return make_error(errc::closed, "the DCP consumer is stopped");
+  const auto n = p->cl->current_topology()->num_vbuckets();
+  for (const auto& [vb, _] : from) {
+    if (vb >= n)
+      co_return make_error(errc::invalid_argument, "vbucket " + std::to_string(vb) +
+                                                       " does not exist (the bucket has " +
+                                                       std::to_string(n) + ")");
+    auto it = p->streams.find(vb);
+    if (it != p->streams.end() && it->second.ph != phase::closed && it->second.ph != phase::stopped)
+      co_return make_error(errc::invalid_argument,
+                           "vbucket " + std::to_string(vb) + " is already streaming");
+  }
+  for (auto& [vb, state] : from) {
+    vb_stream s;
+    s.tracker = stream_tracker{std::move(state)};
+    p->streams[vb] = std::move(s);
+  }
+  co_await p->reconcile_once();
+  p->start_loop();
+  co_return result<void>{};
+}
+
+asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::close(
+    std::vector<std::uint16_t> vbuckets) {
+  auto p = impl_;
+  // Let pending stream requests finish first: their response carries the failover log the
+  // final positions need (a position without its uuid would roll back to 0 on reopen).
+  const auto open_deadline = clock::now() + p->opts.request_timeout;
+  for (;;) {
+    bool opening = false;
+    for (auto vb : vbuckets)
+      if (auto it = p->streams.find(vb); it != p->streams.end() && it->second.ph == phase::opening)
+        opening = true;
+    if (!opening || clock::now() >= open_deadline)
+      break;
+    co_await p->wait_progress(open_deadline - clock::now());
+  }
+  for (auto vb : vbuckets) {
+    auto it = p->streams.find(vb);
+    if (it == p->streams.end())
+      continue;
+    auto& stream = it->second;
+    if (stream.ph == phase::opening || stream.ph == phase::open) {
+      auto* s = p->find_session(stream.session_id);
+      if (!s) {
+        stream.ph = phase::closed;
+        continue;
+      }
+      stream.ph = phase::closing;
+      const bool wait_end = s->stream_end_on_close;
+      auto conn = s->conn;
+      auto req = mcbp::dcp_close_stream_request{}.encode().vbucket(vb);
+      auto r = co_await conn->execute(std::move(req), p->opts.request_timeout);
+      it = p->streams.find(vb);
+      if (it == p->streams.end())
+        continue;
+      // Without a STREAM_END to wait for, or when there is no such stream any more, the
+      // response is the end (§3.5).
+      if (!r || !wait_end || r->view().status() != mcbp::status::success)
+        if (it->second.ph == phase::closing)
+          it->second.ph = phase::closed;
+    } else {
+      stream.ph = phase::closed;
+    }
+  }
+  const auto deadline = clock::now() + p->opts.request_timeout;
+  for (;;) {
+    bool waiting = false;
+    for (auto vb : vbuckets)
+      if (auto it = p->streams.find(vb); it != p->streams.end() && it->second.ph == phase::closing)
+        waiting = true;
+    if (!waiting || clock::now() >= deadline)
+      break;
+    co_await p->wait_progress(deadline - clock::now());
+  }
+  std::map<std::uint16_t, stream_state> out;
+  for (auto vb : vbuckets) {
+    auto it = p->streams.find(vb);
+    if (it == p->streams.end())
+      continue;
+    out[vb] = it->second.tracker.state();
+    for (auto& [m, bytes] : it->second.early)
+      if (auto* s = p->find_session(it->second.session_id))
+        p->release(*s, bytes);
+    p->streams.erase(it);
+  }
+  co_return out;
+}
+
+std::map<std::uint16_t, stream_state> consumer::positions() const {
+  std::map<std::uint16_t, stream_state> out;
+  for (const auto& [vb, s] : impl_->streams)
+    out[vb] = s.tracker.state();
+  return out;
+}
+
+bool consumer::reached(const std::map<std::uint16_t, std::uint64_t>& targets) const {
+  for (const auto& [vb, target] : targets) {
+    auto it = impl_->streams.find(vb);
+    if (it == impl_->streams.end())
+      return false;
+    if (it->second.tracker.state().seqno < target && it->second.ph != phase::stopped)
+      return false;
+  }
+  return true;
+}
+
+consumer_stats consumer::stats() const {
+  auto s = impl_->st;
+  s.outstanding_bytes = impl_->outstanding();
+  return s;
+}
+
+void consumer::stop() {
+  impl_->stop();
+}
+
+}  // namespace cbes::dcp

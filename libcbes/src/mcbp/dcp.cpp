@@ -41,6 +41,20 @@ boost::system::error_code expect_empty_request(const frame& f, opcode op) {
   return {};
 }
 
+// A request that carries fixed-size extras and nothing else (stream end, seqno advanced, OSO
+// marker, buffer ack, set vbucket state).
+boost::system::error_code expect_extras_only(const frame& f, opcode op, std::size_t extras) {
+  if (auto ec = detail::expect(f, op, direction::request))
+    return ec;
+  if (f.extras.size() != extras)
+    return errc::bad_extras;
+  if (!f.key.empty())
+    return errc::bad_key;
+  if (!f.value.empty())
+    return errc::bad_value;
+  return {};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -336,14 +350,8 @@ frame_builder dcp_stream_end::encode() const {
 }
 
 result<dcp_stream_end> dcp_stream_end::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::dcp_stream_end, direction::request))
+  if (auto ec = expect_extras_only(f, opcode::dcp_stream_end, 4))
     return ec;
-  if (f.extras.size() != 4)
-    return errc::bad_extras;
-  if (!f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   return dcp_stream_end{static_cast<stream_end_reason>(detail::load_u32(f.extras, 0))};
 }
 
@@ -670,14 +678,8 @@ frame_builder dcp_seqno_advanced::encode() const {
 }
 
 result<dcp_seqno_advanced> dcp_seqno_advanced::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::dcp_seqno_advanced, direction::request))
+  if (auto ec = expect_extras_only(f, opcode::dcp_seqno_advanced, 8))
     return ec;
-  if (f.extras.size() != 8)
-    return errc::bad_extras;
-  if (!f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   return dcp_seqno_advanced{detail::load_u64(f.extras, 0)};
 }
 
@@ -688,14 +690,8 @@ frame_builder dcp_oso_snapshot::encode() const {
 }
 
 result<dcp_oso_snapshot> dcp_oso_snapshot::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::dcp_oso_snapshot, direction::request))
+  if (auto ec = expect_extras_only(f, opcode::dcp_oso_snapshot, 4))
     return ec;
-  if (f.extras.size() != 4)
-    return errc::bad_extras;
-  if (!f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   return dcp_oso_snapshot{detail::load_u32(f.extras, 0)};
 }
 
@@ -716,14 +712,8 @@ frame_builder dcp_buffer_ack::encode() const {
 }
 
 result<dcp_buffer_ack> dcp_buffer_ack::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::dcp_buffer_acknowledgement, direction::request))
+  if (auto ec = expect_extras_only(f, opcode::dcp_buffer_acknowledgement, 4))
     return ec;
-  if (f.extras.size() != 4)
-    return errc::bad_extras;
-  if (!f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   return dcp_buffer_ack{detail::load_u32(f.extras, 0)};
 }
 
@@ -734,14 +724,8 @@ frame_builder dcp_set_vbucket_state::encode() const {
 }
 
 result<dcp_set_vbucket_state> dcp_set_vbucket_state::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::dcp_set_vbucket_state, direction::request))
+  if (auto ec = expect_extras_only(f, opcode::dcp_set_vbucket_state, 1))
     return ec;
-  if (f.extras.size() != 1)
-    return errc::bad_extras;
-  if (!f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   const auto s = static_cast<std::uint8_t>(f.extras[0]);
   if (s < 1 || s > 4)
     return errc::bad_extras;

@@ -7,20 +7,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench_util.hpp"
 #include "cbes/sink/bulk_request.hpp"
 #include "cbes/sink/document.hpp"
 
 namespace {
 
-std::string one_kib_document() {
-  std::string doc = R"({"type":"airline","name":"40-Mile Air","iata":"Q5","icao":"MLA",)"
-                    R"("callsign":"MILE-AIR","country":"United States","id":10,"active":true,)"
-                    R"("tags":["a","b","c"],"price":12.5,"notes":")";
-  while (doc.size() < 1024 - 2)
-    doc += 'x';
-  doc += "\"}";
-  return doc;
-}
+using cbes::bench::one_kib_document;
 
 template <class F>
 double seconds(F&& f) {

@@ -5,11 +5,6 @@
 // ratio is printed. Without node/npm the comparison is skipped (exit 0).
 //
 //   build/bin/bench-sink [docs] [concurrentRequests]
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,31 +19,17 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 
+#include "bench_util.hpp"
 #include "cbes/sink/sink.hpp"
 #include "cbes/testkit/elasticsearch.hpp"
 
 namespace {
 
+using cbes::bench::one_kib_document;
+using cbes::bench::thread_cpu_seconds;
+
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
-
-std::string one_kib_document() {
-  std::string doc = R"({"type":"airline","name":"40-Mile Air","iata":"Q5","icao":"MLA",)"
-                    R"("callsign":"MILE-AIR","country":"United States","id":10,"active":true,)"
-                    R"("tags":["a","b","c"],"price":12.5,"notes":")";
-  while (doc.size() < 1024 - 2)
-    doc += 'x';
-  doc += "\"}";
-  return doc;
-}
-
-// CPU time of the calling thread (the sink runs on it; the fake has its own thread).
-double thread_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_THREAD, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 struct figures {
   double docs_per_second = 0;

@@ -94,6 +94,7 @@ TEST_CASE("tshark decodes a live DCP session through the external network withou
   o.buffer_size = 16 * 1024;  // a few messages: BUFFER_ACKs flow during the backfill
   o.ack_watermark = 0.5;
   o.noop_interval = std::chrono::milliseconds{200};
+  o.out_of_order_snapshots = true;  // the control is dissected too (the fake sends no OSO)
   std::shared_ptr<dcp::consumer> consumer =
       run(io, [&]() -> asio::awaitable<std::shared_ptr<dcp::consumer>> {
         auto c = co_await dcp::consumer::create(client, o);
@@ -206,6 +207,11 @@ TEST_CASE("tshark decodes a live DCP session through the external network withou
       ops.insert(op);
   }
   CHECK(xattr_frames > 0);  // an uncompressed DCP mutation's xattrs, dissected
+  std::size_t controls = 0;
+  for (auto& rec : recorders)
+    controls += count_lines(tshark("-n -r " + rec->pcap_path() + decode +
+                                   " -Y 'couchbase.opcode == 0x5e && couchbase.magic == 0x80'"));
+  CHECK(controls >= 2 * 7);  // every connection: noop, interval, buffer, expiry, close, snappy, OSO
   std::string all;
   for (const auto& op : ops)
     all += op + " ";

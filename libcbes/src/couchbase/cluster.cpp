@@ -142,7 +142,11 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
   std::shared_ptr<const topology> topo;
   std::map<std::string, node_slot> slots;  // by "host:port" of the KV endpoint
   std::map<std::string, std::uint32_t> collection_ids;
-  std::function<void(std::shared_ptr<const topology>)> topology_handler;
+  // Subscribers by id (ascending = subscription order); shared so a notification can hold one
+  // while the map changes underneath it.
+  std::map<std::uint64_t, std::shared_ptr<std::function<void(std::shared_ptr<const topology>)>>>
+      topology_handlers;
+  std::uint64_t last_topology_handler = 0;
   asio::steady_timer poll_timer;
   bool refreshing = false;
   bool closed = false;
@@ -205,9 +209,24 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
         ++it;
       }
     }
-    if (topology_handler)
-      topology_handler(topo);
+    notify_topology(topo);
     return true;
+  }
+
+  // Only the subscribers present when the change arrived hear it, each unless removed meanwhile;
+  // the map is re-looked-up per id because a handler may add or remove subscriptions.
+  void notify_topology(const std::shared_ptr<const topology>& t) {
+    std::vector<std::uint64_t> ids;
+    ids.reserve(topology_handlers.size());
+    for (const auto& [id, _] : topology_handlers)
+      ids.push_back(id);
+    for (auto id : ids) {
+      auto it = topology_handlers.find(id);
+      if (it == topology_handlers.end())
+        continue;
+      auto handler = it->second;  // keeps it alive if it removes itself
+      (*handler)(t);
+    }
   }
 
   void attach(const std::shared_ptr<connection>& c) {
@@ -501,7 +520,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
       if (slot.conn)
         slot.conn->close();
     slots.clear();
-    topology_handler = nullptr;
+    topology_handlers.clear();
   }
 };
 
@@ -901,8 +920,18 @@ const std::string& cluster::current_config_json() const {
   return impl_->config_json;
 }
 
-void cluster::on_topology_change(std::function<void(std::shared_ptr<const topology>)> handler) {
-  impl_->topology_handler = std::move(handler);
+std::uint64_t cluster::on_topology_change(
+    std::function<void(std::shared_ptr<const topology>)> handler) {
+  const auto id = ++impl_->last_topology_handler;
+  if (handler)
+    impl_->topology_handlers.emplace(
+        id,
+        std::make_shared<std::function<void(std::shared_ptr<const topology>)>>(std::move(handler)));
+  return id;
+}
+
+void cluster::remove_topology_handler(std::uint64_t id) {
+  impl_->topology_handlers.erase(id);
 }
 
 connection_options cluster::connection_options_for(const endpoint& node) const {

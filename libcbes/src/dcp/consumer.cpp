@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -124,6 +125,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   bool stopped = false;
   bool loop_running = false;
   consumer_stats st;
+  // Our on_topology_change subscription (next to any other owner's), ended by stop().
+  std::optional<std::uint64_t> topology_subscription;
 
   void notify_progress() { progress.cancel(); }
   void kick() { wake.cancel(); }
@@ -242,6 +245,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       controls.push_back({"force_value_compression", "true", false});
     if (!opts.priority.empty())
       controls.push_back({"set_priority", opts.priority, false});
+    if (opts.out_of_order_snapshots && s->collections)
+      controls.push_back({"enable_out_of_order_snapshots", "true_with_seqno_advanced", false});
     for (const auto& ctl : controls) {
       auto req = mcbp::dcp_control_request{ctl.key, ctl.value}.encode();
       auto cr = co_await s->conn->execute(std::move(req), opts.request_timeout);
@@ -521,6 +526,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     }
     auto ev = base_event(s, vb, stream, bytes);
     ev.seqno = mcbp::seqno_of(msg).value_or(ev.position.seqno);
+    ev.out_of_order = stream.tracker.in_oso_snapshot();
     auto take_doc = [&] {
       ev.key = std::move(doc.key);
       ev.collection_id = doc.collection_id;
@@ -762,6 +768,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     if (stopped)
       return;
     stopped = true;
+    if (topology_subscription)
+      cl->remove_topology_handler(*std::exchange(topology_subscription, std::nullopt));
     auto all = sessions;
     for (auto& [_, s] : all) {
       s->alive = false;
@@ -839,10 +847,11 @@ asio::awaitable<result<std::shared_ptr<consumer>>> consumer::create(
   auto p = std::make_shared<impl>(cluster, std::move(options));
   p->filter_json = std::move(*filter);
   std::weak_ptr<impl> weak = p;
-  cluster->on_topology_change([weak](std::shared_ptr<const couchbase::topology> t) {
-    if (auto self = weak.lock())
-      self->on_topology(t);
-  });
+  p->topology_subscription =
+      cluster->on_topology_change([weak](std::shared_ptr<const couchbase::topology> t) {
+        if (auto self = weak.lock())
+          self->on_topology(t);
+      });
   co_return std::shared_ptr<consumer>(new consumer(std::move(p)));
 }
 

@@ -68,11 +68,13 @@ void stream_tracker::on_stream_opened(const mcbp::failover_log& log) {
   if (!log.empty())
     state_.vbucket_uuid = log.front().vbucket_uuid;
   pending_.reset();
+  oso_max_.reset();
 }
 
 void stream_tracker::on_rollback(std::uint64_t to) {
   state_ = rollback_state(state_, to);
   pending_.reset();
+  oso_max_.reset();
 }
 
 std::uint64_t stream_tracker::current_snapshot_start() const noexcept {
@@ -83,7 +85,58 @@ std::uint64_t stream_tracker::current_snapshot_end() const noexcept {
   return pending_ ? pending_->end : state_.snapshot_end;
 }
 
+namespace {
+
+std::uint64_t manifest_uid_of(const mcbp::dcp_message& m) {
+  const auto* ev = std::get_if<mcbp::dcp_system_event>(&m);
+  if (!ev)
+    return 0;
+  if (auto c = mcbp::collection_created::decode(*ev))
+    return c->manifest_uid;
+  if (auto d = mcbp::collection_dropped::decode(*ev))
+    return d->manifest_uid;
+  if (auto s = mcbp::scope_created::decode(*ev))
+    return s->manifest_uid;
+  if (auto sd = mcbp::scope_dropped::decode(*ev))
+    return sd->manifest_uid;
+  return 0;
+}
+
+}  // namespace
+
+// §3.13: inside OSO the seqnos come in key order, so only "above Y" can be checked; the
+// position must not move until `end` (a resume before it must repeat the whole backfill).
+bool stream_tracker::on_oso_item(std::uint64_t seqno, const mcbp::dcp_message& m) {
+  if (seqno <= state_.seqno)
+    return false;
+  oso_max_ = std::max(*oso_max_, seqno);
+  oso_manifest_uid_ = std::max(oso_manifest_uid_, manifest_uid_of(m));
+  return true;
+}
+
 bool stream_tracker::on_message(const mcbp::dcp_message& m) {
+  if (const auto* oso = std::get_if<mcbp::dcp_oso_snapshot>(&m)) {
+    if (oso->flags & mcbp::oso_flags::start) {
+      oso_max_ = 0;
+      oso_manifest_uid_ = 0;
+    } else if ((oso->flags & mcbp::oso_flags::end) && oso_max_) {
+      const auto x = *oso_max_;
+      oso_max_.reset();
+      if (x > state_.seqno) {
+        state_.seqno = state_.snapshot_start = state_.snapshot_end = x;
+        if (pending_ && pending_->end <= x)
+          pending_.reset();
+      }
+      state_.manifest_uid = std::max(state_.manifest_uid, oso_manifest_uid_);
+    }
+    return true;
+  }
+  if (oso_max_) {
+    if (const auto* adv = std::get_if<mcbp::dcp_seqno_advanced>(&m))
+      return on_oso_item(adv->by_seqno, m);
+    if (const auto seqno = mcbp::seqno_of(m))
+      return on_oso_item(*seqno, m);
+  }
   if (const auto* marker = std::get_if<mcbp::dcp_snapshot_marker>(&m)) {
     if (marker->end < marker->start)
       return false;
@@ -112,18 +165,7 @@ bool stream_tracker::on_message(const mcbp::dcp_message& m) {
   state_.seqno = *seqno;
   if (!(state_.snapshot_start <= *seqno && *seqno <= state_.snapshot_end))
     state_.snapshot_start = state_.snapshot_end = *seqno;  // no marker covered it: stay resumable
-  if (const auto* ev = std::get_if<mcbp::dcp_system_event>(&m)) {
-    std::uint64_t uid = 0;
-    if (auto c = mcbp::collection_created::decode(*ev))
-      uid = c->manifest_uid;
-    else if (auto d = mcbp::collection_dropped::decode(*ev))
-      uid = d->manifest_uid;
-    else if (auto s = mcbp::scope_created::decode(*ev))
-      uid = s->manifest_uid;
-    else if (auto sd = mcbp::scope_dropped::decode(*ev))
-      uid = sd->manifest_uid;
-    state_.manifest_uid = std::max(state_.manifest_uid, uid);
-  }
+  state_.manifest_uid = std::max(state_.manifest_uid, manifest_uid_of(m));
   return true;
 }
 

@@ -161,10 +161,16 @@ void add_alternate_addresses(json::object& ext, const couchbase_cluster_options&
   if (!o.external)
     return;
   json::object external{{"hostname", o.external->hostname}};
-  if (o.external->separate_ports) {
-    json::object ports{{"kv", n.ext_kv_port}, {"mgmt", n.ext_mgmt_port}};
-    if (n.ext_kv_tls_port)
-      ports["kvSSL"] = n.ext_kv_tls_port;
+  const bool separate = o.external->separate_ports;
+  if (separate || n.advertised_ext_kv_port) {
+    // Without separate ports the test hook still needs a `ports` object; it names the node's
+    // default-network ports next to the advertised KV port.
+    const std::uint16_t kv = separate ? n.ext_kv_port : n.kv_port;
+    const std::uint16_t kv_tls = separate ? n.ext_kv_tls_port : n.kv_tls_port;
+    json::object ports{{"kv", n.advertised_ext_kv_port ? n.advertised_ext_kv_port : kv},
+                       {"mgmt", separate ? n.ext_mgmt_port : n.mgmt_port}};
+    if (kv_tls)
+      ports["kvSSL"] = kv_tls;
     external["ports"] = std::move(ports);
   }
   ext["alternateAddresses"] = json::object{{"external", std::move(external)}};

@@ -32,6 +32,8 @@ struct node_info {
   std::uint16_t ext_kv_port = 0;
   std::uint16_t ext_kv_tls_port = 0;
   std::uint16_t ext_mgmt_port = 0;
+  // advertise_external_kv_port(): what the config names as the external KV port (0 = the real).
+  std::uint16_t advertised_ext_kv_port = 0;
 };
 
 struct bucket_state {

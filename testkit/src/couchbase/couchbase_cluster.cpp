@@ -304,6 +304,20 @@ std::uint16_t couchbase_cluster::external_mgmt_port(std::size_t node) const {
   return impl_->state.nodes.at(node).ext_mgmt_port;
 }
 
+void couchbase_cluster::advertise_external_kv_port(std::size_t node, std::uint16_t port) {
+  {
+    std::lock_guard lock(impl_->state.mutex);
+    auto& st = impl_->state;
+    if (!st.options().external)
+      throw std::invalid_argument("advertise_external_kv_port needs options.external");
+    if (node >= st.nodes.size())
+      throw std::invalid_argument("unknown node " + std::to_string(node));
+    st.nodes[node].advertised_ext_kv_port = port;
+    ++st.rev;
+  }
+  impl_->push_configs();
+}
+
 std::string couchbase_cluster::connection_string() const {
   return "couchbase://" + impl_->state.options().bind_address + ":" +
          std::to_string(kv_port(nodes().front()));

@@ -204,8 +204,17 @@ class cluster {
   std::shared_ptr<const topology> current_topology() const;
   // The raw JSON of the current config, e.g. for the DCP consumer.
   const std::string& current_config_json() const;
-  // Called after every applied (newer) config.
-  void on_topology_change(std::function<void(std::shared_ptr<const topology>)> handler);
+  // Subscribes `handler` to every applied (newer) config. Subscriptions accumulate: adding one
+  // never replaces another owner's (the DCP consumer subscribes next to the application).
+  // Handlers run on the cluster's executor in subscription order; one added or removed while a
+  // change is being notified takes effect from the next change. Returns the id for
+  // remove_topology_handler(); close() drops every subscription.
+  //
+  //   auto id = c->on_topology_change([](std::shared_ptr<const topology> t) { log(t->rev); });
+  //   c->remove_topology_handler(id);
+  std::uint64_t on_topology_change(std::function<void(std::shared_ptr<const topology>)> handler);
+  // Ends a subscription (unknown ids are ignored); safe from inside a handler.
+  void remove_topology_handler(std::uint64_t id);
 
   // Options to open another connection to `node` the same way (TLS, credentials, bucket), e.g.
   // for a DCP connection.

@@ -57,6 +57,11 @@ struct consumer_options {
   // `dcp.IgnorePurgedTombstones`: resuming below the purge seqno then does not roll back to 0
   // (§4.3 step 2) — tombstones purged meanwhile are missed, which the issue accepts.
   bool ignore_purged_tombstones = true;
+  // enable_out_of_order_snapshots=true_with_seqno_advanced (§3.2, §3.13; collections-aware
+  // connections only): the producer may send a backfill in key order between OSO start/end.
+  // Such items carry `event::out_of_order`, and their `position` stays at the seqno before the
+  // OSO start until its end (the §3.13 resume rule). Off by default, like the Java client.
+  bool out_of_order_snapshots = false;
   // Stream flags added to every request (ActiveVbOnly is always set).
   std::uint32_t stream_flags = 0;
   // Retry delay for STREAM_REQ that failed with NMVB / a lost connection (Java: 200 ms).
@@ -102,6 +107,9 @@ struct event {
   std::uint64_t manifest_uid = 0;
   // Stream end.
   std::optional<mcbp::stream_end_reason> end_reason;
+  // An item of an Out-of-Order backfill (§3.13): key order, not seqno order; `position` is the
+  // pre-OSO point, so persist it rather than `seqno` until the OSO snapshot ends.
+  bool out_of_order = false;
   // Flow control bookkeeping.
   std::size_t ack_bytes = 0;
   std::uint64_t session = 0;  // which connection the bytes belong to

@@ -95,9 +95,23 @@ class stream_tracker {
   std::uint64_t current_snapshot_start() const noexcept;
   std::uint64_t current_snapshot_end() const noexcept;
 
+  // Inside an Out-of-Order snapshot (§3.13, only with `enable_out_of_order_snapshots`): between
+  // OSO start and end items arrive in key order, so the position stays at the last seqno before
+  // the start (Y) — resuming from there repeats the backfill — and on `end` jumps to the
+  // largest seqno seen inside (X), as a consistent point X/X. Items not above Y are refused.
+  //
+  //   t.on_message(mcbp::dcp_oso_snapshot{mcbp::oso_flags::start});   // state().seqno == Y
+  //   t.on_message(mutation_9); t.on_message(mutation_4);             // still Y
+  //   t.on_message(mcbp::dcp_oso_snapshot{mcbp::oso_flags::end});     // state().seqno == 9
+  bool in_oso_snapshot() const noexcept { return oso_max_.has_value(); }
+
  private:
+  bool on_oso_item(std::uint64_t seqno, const mcbp::dcp_message& m);
+
   stream_state state_;
   std::optional<mcbp::dcp_snapshot_marker> pending_;
+  std::optional<std::uint64_t> oso_max_;  // engaged inside OSO: largest seqno seen (0 = none)
+  std::uint64_t oso_manifest_uid_ = 0;    // system events inside OSO apply at its end
 };
 
 // Connection-level flow control (§4.7): bytes of every counted message are recorded when

@@ -143,6 +143,15 @@ class couchbase_cluster {
   std::uint16_t external_kv_port(std::size_t node = 0) const;
   std::uint16_t external_kv_tls_port(std::size_t node = 0) const;
   std::uint16_t external_mgmt_port(std::size_t node = 0) const;
+  // Test hook: advertise `port` as the node's external KV port (`alternateAddresses.external
+  // .ports.kv`, §2.5) instead of the one it listens on, so a tcp_recorder in front of
+  // external_kv_port(node) (or kv_port(node) without separate ports) carries every external
+  // client connection to that node. 0 restores the real port. Needs options.external; bumps the
+  // config rev and pushes it. Throws std::invalid_argument otherwise / for an unknown node.
+  //
+  //   tcp_recorder rec("127.0.0.1", cluster.external_kv_port(1), path);
+  //   cluster.advertise_external_kv_port(1, rec.port());
+  void advertise_external_kv_port(std::size_t node, std::uint16_t port);
   std::string connection_string() const;             // "couchbase://127.0.0.1:<kv port of node 0>"
   std::string mgmt_url(std::size_t node = 0) const;  // "http://127.0.0.1:<mgmt port>"
 

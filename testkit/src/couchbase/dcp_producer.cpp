@@ -583,6 +583,11 @@ void dcp_producer::pump() {
   auto* b = state.find_bucket(session_.bucket_);
   if (!b)
     return;
+  // A failed-over node is dead: it says nothing more, its connections are being closed (a
+  // StateChanged end is what a *live* node sends when a vbucket leaves it).
+  const auto node = session_.node();
+  if (node >= state.nodes.size() || !state.nodes[node].in_cluster)
+    return;
   const auto live = live_of(*b);
   // A vbucket that changed state here ends its streams (§3.6 StateChanged, §4.5).
   for (auto& [vb, s] : streams_) {

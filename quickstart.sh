@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the quickstart on cbes-sandbox:
 # a local Consul-compatible agent, a demo service with a TTL health check, a KV round trip and a
-# leader election between two libconsul clients. Exits 0 when every step worked.
+# leader election between two libconsul clients; then a Couchbase-compatible cluster with
+# travel-sample-like documents whose change feed cbes-dcp drains. Exits 0 when every step worked.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh
@@ -9,10 +10,15 @@ scripts/build.sh
 bin=${CBES_BUILD_DIR:-build}/bin
 
 log=$(mktemp)
+cb_log=$(mktemp)
+password_file=$(mktemp)
 sandbox_pid=""
+cb_pid=""
 cleanup() {
-  [[ -n "$sandbox_pid" ]] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
-  rm -f "$log"
+  for pid in $sandbox_pid $cb_pid; do
+    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  done
+  rm -f "$log" "$cb_log" "$password_file"
 }
 trap cleanup EXIT
 
@@ -43,5 +49,24 @@ step "KV round trip with libconsul"
 
 step "leader election between two libconsul clients"
 "$bin/libconsul-leader-election" "${consul#http://}"
+
+step "starting cbes-sandbox with a Couchbase-compatible cluster (2 nodes, 500 documents)"
+"$bin/cbes-sandbox" --services=couchbase --kv-port=0 --mgmt-port=0 --nodes=2 --vbuckets=64 \
+  --load-sample=500 >"$cb_log" 2>&1 &
+cb_pid=$!
+for _ in $(seq 100); do
+  grep -q '^ready: couchbase ' "$cb_log" && break
+  kill -0 "$cb_pid" 2>/dev/null || { cat "$cb_log"; echo "cbes-sandbox exited early" >&2; exit 1; }
+  sleep 0.1
+done
+couchbase=$(sed -n 's/^ready: couchbase \([^ ]*\) .*/\1/p' "$cb_log")
+[[ -n "$couchbase" ]] || { cat "$cb_log"; echo "cbes-sandbox did not become ready" >&2; exit 1; }
+grep '^ready: couchbase' "$cb_log"
+
+step "draining the bucket's change feed with cbes-dcp (first 3 events, then the summary)"
+echo password >"$password_file"
+"$bin/cbes-dcp" --host="$couchbase" --bucket=default --username=Administrator \
+  --password-file="$password_file" --from=beginning --until-caught-up |
+  awk 'NR <= 3 || /"summary"/'
 
 step "quickstart finished"

@@ -92,19 +92,6 @@ std::string record_kv_session(cbes::testkit::couchbase_cluster& fake, mcbp::sasl
 }
 
 // Opcodes tshark decoded, as "0x1f"-style strings.
-std::set<std::string> decoded_opcodes(const std::string& path, std::uint16_t port) {
-  std::set<std::string> out;
-  std::istringstream lines(tshark("-n -r " + path + " -d tcp.port==" + std::to_string(port) +
-                                  ",couchbase -Y couchbase -T fields -e couchbase.opcode"));
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string op;
-    while (std::getline(fields, op, ','))  // several PDUs in one segment
-      out.insert(op);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -126,7 +113,8 @@ TEST_CASE("tshark decodes the client's bootstrap and KV traffic without errors")
     CHECK(problems.empty());
     const auto packets = tshark("-n -r " + path + decode + " -Y couchbase");
     CHECK(count_lines(packets) > 0);
-    const auto ops = decoded_opcodes(path, fake.kv_port());
+    const auto ops =
+        decoded_opcodes(path, " -d tcp.port==" + std::to_string(fake.kv_port()) + ",couchbase");
     INFO(packets);
     // HELLO, SASL list/auth/step, SELECT_BUCKET, error map, config, SET, GET, DELETE, subdoc.
     for (const char* op : {"0x1f", "0x20", "0x21", "0x22", "0x89", "0xfe", "0xb5", "0x01", "0x00",

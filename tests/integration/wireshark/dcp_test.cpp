@@ -32,19 +32,6 @@ std::string value_for(int i) {
 }
 
 // Opcodes tshark decoded (couchbase.opcode, e.g. "0x57") over the given server ports.
-std::set<std::string> decoded_opcodes(const std::string& path, const std::string& decode) {
-  std::set<std::string> out;
-  std::istringstream lines(
-      tshark("-n -r " + path + decode + " -Y couchbase -T fields -e couchbase.opcode"));
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string op;
-    while (std::getline(fields, op, ','))  // several PDUs in one segment
-      out.insert(op);
-  }
-  return out;
-}
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <string>
 
 namespace wireshark_it {
@@ -51,5 +53,21 @@ inline std::string pcap_path(const std::string& name) {
 // tshark display filter for anything it could not dissect or flags as an error; field names as
 // in Wireshark 4.0 (`tshark -G fields`): expert severity 8388608 is "Error".
 inline constexpr const char* problems_filter = "_ws.malformed || _ws.expert.severity >= 8388608";
+
+// The mcbp opcodes tshark decoded in a capture (`decode`: extra tshark arguments such as
+// " -d tcp.port==11210,couchbase").
+inline std::set<std::string> decoded_opcodes(const std::string& path, const std::string& decode) {
+  std::set<std::string> out;
+  std::istringstream lines(
+      tshark("-n -r " + path + decode + " -Y couchbase -T fields -e couchbase.opcode"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string op;
+    while (std::getline(fields, op, ','))  // several PDUs in one segment
+      out.insert(op);
+  }
+  return out;
+}
 
 }  // namespace wireshark_it

@@ -61,6 +61,7 @@ struct couchbase_cluster::impl {
   explicit impl(couchbase_cluster_options o) : state(std::move(o)), ctx{state, {}, {}, {}} {
     // DCP producers send whatever changed (new items, takeovers) from the I/O thread.
     state.on_change = [this] { schedule_dcp_pump(); };
+    ctx.dcp.push_configs = [this] { push_configs(); };
   }
 
   cluster_state state;
@@ -688,6 +689,25 @@ void couchbase_cluster::drop_after_next_marker(std::string_view bucket, std::uin
     return;
   impl_->on_io([this, b = std::string(bucket), vb] {
     impl_->ctx.dcp.drop_after_marker.insert({b, vb});
+    return 0;
+  });
+}
+
+void couchbase_cluster::move_after_next_marker(std::string_view bucket, std::uint16_t vb,
+                                               std::size_t to_node) {
+  {
+    std::lock_guard lock(impl_->state.mutex);
+    auto& st = impl_->state;
+    if (to_node >= st.nodes.size() || !st.nodes[to_node].in_cluster)
+      throw std::invalid_argument("node " + std::to_string(to_node) + " is not in the cluster");
+    auto& b = st.bucket(bucket);
+    if (vb >= b.vbucket_map.size())
+      throw std::invalid_argument("vbucket " + std::to_string(vb) + " is out of range");
+  }
+  if (!impl_->running)
+    return;
+  impl_->on_io([this, b = std::string(bucket), vb, to_node] {
+    impl_->ctx.dcp.move_after_marker[{b, vb}] = to_node;
     return 0;
   });
 }

@@ -626,6 +626,20 @@ void dcp_producer::pump() {
           session_.close_when_flushed();
           return;
         }
+        auto& moves = session_.ctx_.dcp.move_after_marker;
+        auto move = moves.find({session_.bucket_, s.vb});
+        if (move != moves.end()) {
+          const auto to = static_cast<int>(move->second);
+          moves.erase(move);
+          // As move_vbucket() does (we hold the state mutex); the stream ends before the
+          // snapshot's first item, as it would when the vbucket leaves this node (§4.5).
+          state.take_over(*b, s.vb, to);
+          ++state.rev;
+          if (session_.ctx_.dcp.push_configs)
+            session_.ctx_.dcp.push_configs();
+          s.pending.clear();
+          queue_end(s, stream_end_reason::state_changed);
+        }
       }
       it = m.stream_end ? streams_.erase(it) : std::next(it);
     }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,11 @@ struct dcp_settings {
   std::chrono::milliseconds min_noop_interval{100};
   // (bucket, vb) pairs: the next marker for the vb is the last thing the connection sends.
   std::set<std::pair<std::string, std::uint16_t>> drop_after_marker;
+  // (bucket, vb) → node: right after the next marker for the vb, the vb becomes active on that
+  // node; the stream ends StateChanged before the snapshot's first item.
+  std::map<std::pair<std::string, std::uint16_t>, std::size_t> move_after_marker;
+  // Pushes the current config to duplex clients (set by the cluster; posts to the I/O thread).
+  std::function<void()> push_configs;
 };
 
 class dcp_producer {

@@ -344,6 +344,26 @@ TEST_CASE("dcp: a connection drop between a snapshot marker and its first item l
   CHECK(f.consumer->stats().reconnects >= 1);
 }
 
+TEST_CASE("dcp: a vbucket move between a snapshot marker and its first item loses nothing") {
+  fixture f(2, 8);
+  for (int i = 0; i < 200; ++i)
+    f.fake.upsert("default", "p" + std::to_string(i), R"({"x":1})");
+  f.make_consumer(small_options());
+  f.open_from_beginning();
+  f.catch_up();
+  const auto vb = f.fake.vbucket_of("default", "p0");
+  const auto to = 1 - f.fake.active_node("default", vb);
+  f.fake.move_after_next_marker("default", vb, to);
+  for (int i = 0; i < 200; ++i)
+    f.fake.upsert("default", "q" + std::to_string(i), R"({"x":2})");
+  f.catch_up();
+  CHECK(f.fake.active_node("default", vb) == to);
+  INFO((f.rec.violations.empty() ? "" : f.rec.violations.front()));
+  CHECK(f.rec.violations.empty());
+  CHECK(f.rec.latest() == f.expected());
+  CHECK(f.consumer->stats().stream_reopens >= 1);
+}
+
 TEST_CASE("dcp: stream ends that the reference reopens are reopened from the position") {
   fixture f(1, 8);
   for (int i = 0; i < 100; ++i)

@@ -283,6 +283,29 @@ TEST_CASE("drop_after_next_marker closes the connection between a marker and its
   CHECK(only<dcp_mutation>(again.until_end(0)).size() == 2);
 }
 
+TEST_CASE("move_after_next_marker ends the stream StateChanged between a marker and its items") {
+  couchbase_cluster cluster{one_vb(2)};
+  cluster.start();
+  cluster.upsert("default", "a", "1");
+  cluster.upsert("default", "b", "1");
+  const auto node = cluster.active_node("default", 0);
+  const std::size_t to = node == 0 ? 1 : 0;
+  cluster.move_after_next_marker("default", 0, to);
+  dcp_client c{cluster.kv_port(node)};
+  c.start("move", of::producer, dcp_features(false));
+  REQUIRE(c.stream(0, from(0, 0)).status == status::success);
+  auto ms = c.until_end(0);
+  REQUIRE(ms.size() == 2);
+  CHECK(std::holds_alternative<dcp_snapshot_marker>(ms.at(0)));
+  CHECK(only<dcp_stream_end>(ms).at(0).reason == stream_end_reason::state_changed);
+  CHECK(cluster.active_node("default", 0) == to);
+  // The new active node serves the snapshot again from the last position before the marker.
+  dcp_client again{cluster.kv_port(to)};
+  again.start("move", of::producer, dcp_features(false));
+  REQUIRE(again.stream(0, from(0, 0, 2)).status == status::success);
+  CHECK(only<dcp_mutation>(again.until_end(0)).size() == 2);
+}
+
 TEST_CASE("Expirations: DCP_EXPIRATION only with enable_expiry_opcode and IncludeDeleteTimes") {
   couchbase_cluster cluster{one_vb()};
   cluster.start();

@@ -233,6 +233,11 @@ class couchbase_cluster {
   // One shot: the next snapshot marker sent for `vb` is the last thing its connection sends; the
   // connection is closed right after it, before the snapshot's first item.
   void drop_after_next_marker(std::string_view bucket, std::uint16_t vb);
+  // One shot: right after the next snapshot marker sent for `vb`, the vbucket becomes active on
+  // `to_node` (new failover entry, config pushed); the old stream ends StateChanged before the
+  // snapshot's first item.
+  //   cluster.move_after_next_marker("default", 12, 1);
+  void move_after_next_marker(std::string_view bucket, std::uint16_t vb, std::size_t to_node);
   // Per DCP connection: flow-control window, unacked bytes, paused flag, counters.
   std::vector<couchbase_dcp_connection_stats> dcp_stats() const;
   // §4.6 timing: the idle timeout after which a producer with NOOPs enabled disconnects a silent

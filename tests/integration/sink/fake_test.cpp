@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <map>
 
 #include "cbes/sink/sink.hpp"
@@ -22,7 +23,10 @@ struct fake_harness {
 
   std::vector<std::string> warnings;
 
-  explicit fake_harness(cbes::testkit::elasticsearch_options o = {}, std::size_t actions_limit = 10)
+  using tweak_fn = std::function<void(sink_settings&, connection_settings&)>;
+
+  explicit fake_harness(cbes::testkit::elasticsearch_options o = {}, std::size_t actions_limit = 10,
+                        const tweak_fn& tweak = {})
       : es(std::move(o)) {
     es.start();
     sink_settings settings;
@@ -32,8 +36,11 @@ struct fake_harness {
     settings.retry.first_delay = std::chrono::milliseconds(1);
     settings.retry.max_delay = std::chrono::milliseconds(20);
     settings.limits.actions = actions_limit;
+    connection_settings conn{.hosts = {"127.0.0.1:" + std::to_string(es.port())}};
+    if (tweak)
+      tweak(settings, conn);
     auto made = sink::create(
-        io.get_executor(), settings, {.hosts = {"127.0.0.1:" + std::to_string(es.port())}},
+        io.get_executor(), settings, conn,
         {.on_done =
              [this](std::span<const event_done> d) { done.insert(done.end(), d.begin(), d.end()); },
          .on_warning = [this](std::string_view w) { warnings.emplace_back(w); }});
@@ -55,6 +62,19 @@ struct fake_harness {
         if (auto r = co_await s->async_write(std::move(ev)); !r)
           co_return r;
       }
+      co_return co_await s->async_flush();
+    }());
+  }
+
+  // Connects, writes `events` in order and flushes.
+  result<void> write_events(std::vector<document_event> events) {
+    return run(io, [&]() -> asio::awaitable<result<void>> {
+      auto info = co_await s->async_connect({.deadline = std::chrono::seconds(20)});
+      if (!info)
+        co_return info.error();
+      for (auto& ev : events)
+        if (auto r = co_await s->async_write(std::move(ev)); !r)
+          co_return r;
       co_return co_await s->async_flush();
     }());
   }
@@ -99,6 +119,16 @@ struct fake_harness {
     }
   }
 };
+
+document_event event(std::string key, std::string content, std::uint64_t seqno) {
+  document_event ev;
+  ev.key = std::move(key);
+  ev.content = std::move(content);
+  ev.is_deletion = ev.content.empty();
+  ev.vbucket = 3;
+  ev.seqno = seqno;
+  return ev;
+}
 
 }  // namespace
 
@@ -188,4 +218,83 @@ TEST_CASE("a document larger than max_content_length on the fake is rejected, ot
   CHECK(h.es.document_count("docs") == 5);
   CHECK(h.s->counters().docs_rejected == 1);
   CHECK(h.es.document("cbes-rejects", "huge"));
+}
+
+TEST_CASE("a mapping conflict on the fake goes to the rejection log with the exact entry") {
+  for (auto flavor : {cbes::testkit::elasticsearch_flavor::elasticsearch_7,
+                      cbes::testkit::elasticsearch_flavor::elasticsearch_8}) {
+    cbes::testkit::elasticsearch_options o;
+    o.flavor = flavor;
+    fake_harness h(o);
+    REQUIRE(h.write_events({event("good", R"({"n":1})", 1), event("bad", R"({"n":"text"})", 2)}));
+    CHECK(h.es.document_count("docs") == 1);
+    auto entry = h.es.document("cbes-rejects", "bad");
+    REQUIRE(entry);
+    auto doc = json::parse(*entry).as_object();
+    CHECK(doc.size() == 3);
+    CHECK(doc.at("index") == "docs");
+    CHECK(doc.at("action") == "INDEX");
+    const auto error = json::parse(doc.at("error").as_string()).as_object();
+    CHECK(error.at("type") == (flavor == cbes::testkit::elasticsearch_flavor::elasticsearch_7
+                                   ? "mapper_parsing_exception"
+                                   : "document_parsing_exception"));
+    REQUIRE(h.done.size() == 2);
+    CHECK(h.done[0].outcome == event_outcome::indexed);
+    CHECK(h.done[1].outcome == event_outcome::rejected);
+    CHECK(h.s->counters().rejection_log_writes == 1);
+  }
+}
+
+TEST_CASE("deleting a document the fake never had is done; in a missing index it is rejected") {
+  fake_harness h;
+  // Existing index: the item answers 404 `not_found` without an error: done.
+  REQUIRE(h.write_events({event("kept", R"({"a":1})", 1), event("gone", "", 2)}));
+  REQUIRE(h.done.size() == 2);
+  CHECK(h.done[1].outcome == event_outcome::deleted);
+  CHECK(h.s->counters().docs_rejected == 0);
+  CHECK(h.es.document_count("docs") == 1);
+  // No index yet: a plain delete does not auto-create it and answers 404
+  // index_not_found_exception, a permanent failure as in the Java connector (§5.5).
+  fake_harness fresh;
+  REQUIRE(fresh.write_events({event("gone", "", 1)}));
+  REQUIRE(fresh.done.size() == 1);
+  CHECK(fresh.done[0].outcome == event_outcome::rejected);
+  auto entry = fresh.es.document("cbes-rejects", "gone");
+  REQUIRE(entry);
+  CHECK(json::parse(*entry).at("action") == "DELETE");
+}
+
+TEST_CASE("per-item 409 and 500 from the fake are retried until written") {
+  fake_harness h;
+  h.es.fail_next_items(4, 409);
+  REQUIRE(h.write(10, 1));
+  h.es.fail_next_items(4, 500);
+  REQUIRE(h.write(10, 2));
+  h.check_newest(10, 2);
+  CHECK(h.s->counters().retried_items >= 8);
+}
+
+TEST_CASE("per-item retries against the fake stop at maxAttempts and nothing is reported done") {
+  fake_harness h({}, 10, [](sink_settings& s, connection_settings&) { s.retry.max_attempts = 3; });
+  h.es.fail_next_items(1000, 503);
+  auto r = h.write(5, 1);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().what().find("3") != std::string::npos);
+  CHECK(h.done.empty());
+  CHECK(h.es.document_count("docs") == 0);
+}
+
+TEST_CASE("wrong credentials for the fake stop the sink with the credential settings named") {
+  cbes::testkit::elasticsearch_options o;
+  o.username = "elastic";
+  o.password = "secret";
+  fake_harness h(o, 10, [](sink_settings&, connection_settings& c) {
+    c.username = "elastic";
+    c.password = "wrong";
+  });
+  auto r = h.write(1, 1);
+  REQUIRE_FALSE(r);
+  INFO(r.error().what());
+  CHECK(r.error().what().find("elasticsearch.username") != std::string::npos);
+  CHECK(h.done.empty());
 }

@@ -510,6 +510,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       notify_progress();
       return;
     }
+    const auto seqno_before = stream.tracker.state().seqno;
     if (!stream.tracker.on_message(msg)) {
       release(s, bytes);  // a duplicate / backwards item: never delivered twice
       return;
@@ -572,6 +573,13 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       }
     } else if (std::get_if<mcbp::dcp_seqno_advanced>(&msg)) {
       ev.type = event_type::seqno_advanced;
+    } else if (const auto* oso = std::get_if<mcbp::dcp_oso_snapshot>(&msg);
+               oso && (oso->flags & mcbp::oso_flags::end) && ev.position.seqno > seqno_before) {
+      // §3.13: the position jumps to the OSO's max seqno only now; the items (and a trailing
+      // SEQNO_ADVANCED) inside carried the pre-OSO position, so without this event an
+      // application checkpointing event positions would stay there and redo the backfill.
+      ev.type = event_type::seqno_advanced;
+      ev.seqno = ev.position.seqno;
     } else {
       release(s, bytes);  // OSO markers: nothing to tell the application
       return;

@@ -199,7 +199,9 @@ std::string dcp_producer::handle_control(const mcbp::frame& f) {
       return einval("enable_out_of_order_snapshots takes true/true_with_seqno_advanced");
     if (!session_.has(feature::collections))
       return einval("out-of-order snapshots need collections");
-    return ok(f);  // allowed, never used: the fake backfills in seqno order
+    // §3.13: used for disk backfills of streams filtered to one collection (fill_oso).
+    oso_ = value == "true" ? 1 : 2;
+    return ok(f);
   }
   if (key == "backfill_order") {
     if (value != "round-robin" && value != "sequential")
@@ -520,6 +522,8 @@ void dcp_producer::fill(stream& s, bucket_state& b, const live_collections& live
       queue_end(s, stream_end_reason::ok);
     return;
   }
+  if (disk && fill_oso(s, items, upto))
+    return;
   const bool checkpoint = disk || !s.memory_started;
   mcbp::dcp_snapshot_marker marker;
   if (s.first_marker)
@@ -573,6 +577,47 @@ void dcp_producer::fill(stream& s, bucket_state& b, const live_collections& live
   s.position = upto;
   if (s.position >= s.end_seqno)
     queue_end(s, stream_end_reason::ok);
+}
+
+bool dcp_producer::fill_oso(stream& s, std::vector<item>& items, std::uint64_t upto) {
+  if (oso_ == 0 || items.empty() || s.filter.type != item_filter::kind::collections ||
+      s.filter.collections.size() != 1)
+    return false;
+  // A drop inside the backfill ends the stream FilterEmpty: keep the seqno-ordered path there.
+  for (const auto& it : items)
+    if (it.is_system_event() && it.event && it.event->event == 1)
+      return false;
+  // kv_engine scans the collection's by-key index: system events (the collection's create)
+  // come first, then documents in key order, tombstones included (§3.13).
+  std::stable_sort(items.begin(), items.end(), [](const item& a, const item& b) {
+    if (a.is_system_event() != b.is_system_event())
+      return a.is_system_event();
+    if (a.is_system_event())
+      return a.seqno < b.seqno;
+    return a.id.key < b.id.key;
+  });
+  auto oso_message = [&](std::uint32_t flags, bool marker) {
+    message m;
+    m.bytes = mcbp::dcp_oso_snapshot{flags}.encode().vbucket(s.vb).opaque(s.opaque).build();
+    m.marker = marker;  // the test hooks (drop/move after marker) apply to OSO starts too
+    s.pending.push_back(std::move(m));
+  };
+  oso_message(mcbp::oso_flags::start, true);
+  s.first_marker = false;
+  for (const auto& it : items)
+    encode_item(s, it, true);
+  // §3.12/§3.13 true_with_seqno_advanced: the consumer learns the snapshot's max seqno when
+  // the last item in key order does not carry it.
+  if (oso_ == 2 && items.back().seqno != upto) {
+    message adv;
+    adv.bytes = mcbp::dcp_seqno_advanced{upto}.encode().vbucket(s.vb).opaque(s.opaque).build();
+    s.pending.push_back(std::move(adv));
+  }
+  oso_message(mcbp::oso_flags::end, false);
+  s.position = upto;
+  if (s.position >= s.end_seqno)
+    queue_end(s, stream_end_reason::ok);
+  return true;
 }
 
 void dcp_producer::pump() {

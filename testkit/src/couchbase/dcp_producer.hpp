@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cbes/mcbp/dcp.hpp"
 #include "cbes/mcbp/frame.hpp"
@@ -114,6 +115,9 @@ class dcp_producer {
   // Queues the next snapshot of `s` (and a STREAM_END when the end seqno is reached).
   void fill(stream& s, bucket_state& b, const live_collections& live);
   void queue_end(stream& s, mcbp::stream_end_reason reason);
+  // Queues a disk backfill as an OSO snapshot (§3.13) when the connection enabled OSO and the
+  // stream is filtered to one collection (as kv_engine does); false when not applicable.
+  bool fill_oso(stream& s, std::vector<item>& items, std::uint64_t upto);
   void encode_item(stream& s, const item& it, bool from_disk);
   std::string value_of(const item& it, std::uint8_t& datatype) const;
   std::string wire_key(const item& it) const;
@@ -135,6 +139,8 @@ class dcp_producer {
   bool force_compression_ = false;
   bool v7_status_codes_ = false;
   bool marker_v2_2_ = false;
+  // enable_out_of_order_snapshots (§3.2, §3.13): 0 off, 1 true, 2 true_with_seqno_advanced.
+  int oso_ = 0;
 
   // Flow control and counters.
   std::uint64_t unacked_ = 0;

@@ -25,6 +25,9 @@ struct recorder {
   std::map<std::uint16_t, std::uint64_t> last_seqno;
   std::map<std::uint16_t, std::set<std::string>> keys_in_snapshot;
   std::map<std::uint16_t, bool> snapshot_may_repeat;
+  // Inside an OSO backfill (§3.13): items come in key order, above the pre-OSO position (which
+  // `position` keeps), and a resumed connection may repeat the backfill.
+  std::map<std::uint16_t, std::uint64_t> oso_floor;
   std::vector<std::string> violations;
   std::size_t rollbacks = 0;
   std::size_t events = 0;
@@ -44,6 +47,7 @@ struct recorder {
         std::erase_if(v, [&](const item& i) { return i.seqno > ev.seqno; });
         last_seqno[ev.vbucket] = ev.seqno;
         keys_in_snapshot[ev.vbucket].clear();
+        oso_floor.erase(ev.vbucket);
         return;
       }
       case dcp::event_type::stream_end:
@@ -52,6 +56,17 @@ struct recorder {
       default:
         break;
     }
+    if (ev.out_of_order) {
+      auto floor = oso_floor.try_emplace(ev.vbucket, last_seqno[ev.vbucket]).first->second;
+      if (ev.seqno <= floor || ev.position.seqno != floor)
+        violations.push_back("vb " + std::to_string(ev.vbucket) + " OSO seqno " +
+                             std::to_string(ev.seqno) + " / position " +
+                             std::to_string(ev.position.seqno) + " vs " + std::to_string(floor));
+      last_seqno[ev.vbucket] = floor;
+      items[ev.vbucket].push_back({ev.type, ev.seqno, ev.key, ev.collection_id, ev.value});
+      return;
+    }
+    oso_floor.erase(ev.vbucket);
     if (ev.seqno <= last_seqno[ev.vbucket])
       violations.push_back("vb " + std::to_string(ev.vbucket) + " seqno " +
                            std::to_string(ev.seqno) + " after " +

@@ -553,3 +553,28 @@ TEST_CASE("dcp: out-of-order backfills converge, hold positions and resume after
   CHECK(oso_items == before);
   CHECK(latest["k0"] == R"({"v":3})");
 }
+
+TEST_CASE("dcp: a connection drop right after an OSO start loses nothing") {
+  fixture f(1, 4);
+  f.fake.create_scope("default", "s");
+  const auto cid = f.fake.create_collection("default", "s", "c");
+  for (int i = 99; i >= 0; --i)
+    f.fake.upsert("default", "d" + std::to_string(i), R"({"v":1})", "s.c");
+  const auto vb = f.fake.vbucket_of("default", "d0");
+  f.fake.drop_after_next_marker("default", vb);  // the OSO start is that vbucket's first marker
+  auto o = small_options();
+  o.collections = {"s.c"};
+  o.out_of_order_snapshots = true;
+  f.make_consumer(o);
+  f.open_from_beginning();
+  f.catch_up();
+  INFO((f.rec.violations.empty() ? "" : f.rec.violations.front()));
+  CHECK(f.rec.violations.empty());
+  std::map<std::string, std::string> expected;
+  for (auto& [k, v] : f.expected())
+    if (k.rfind(std::to_string(cid) + ":", 0) == 0)
+      expected[k] = v;
+  CHECK(f.rec.latest() == expected);
+  CHECK(f.rec.out_of_order >= 100);  // the backfills came as OSO
+  CHECK(f.consumer->stats().reconnects >= 1);
+}

@@ -28,6 +28,7 @@ struct recorder {
   // Inside an OSO backfill (§3.13): items come in key order, above the pre-OSO position (which
   // `position` keeps), and a resumed connection may repeat the backfill.
   std::map<std::uint16_t, std::uint64_t> oso_floor;
+  std::size_t out_of_order = 0;  // OSO events seen
   std::vector<std::string> violations;
   std::size_t rollbacks = 0;
   std::size_t events = 0;
@@ -57,6 +58,7 @@ struct recorder {
         break;
     }
     if (ev.out_of_order) {
+      ++out_of_order;
       auto floor = oso_floor.try_emplace(ev.vbucket, last_seqno[ev.vbucket]).first->second;
       if (ev.seqno <= floor || ev.position.seqno != floor)
         violations.push_back("vb " + std::to_string(ev.vbucket) + " OSO seqno " +

@@ -81,7 +81,7 @@ TEST_CASE("tshark decodes a live DCP session through the external network withou
   o.buffer_size = 16 * 1024;  // a few messages: BUFFER_ACKs flow during the backfill
   o.ack_watermark = 0.5;
   o.noop_interval = std::chrono::milliseconds{200};
-  o.out_of_order_snapshots = true;  // the control is dissected too (the fake sends no OSO)
+  o.out_of_order_snapshots = true;  // the backfill arrives as DCP_OSO_SNAPSHOT start/end too
   std::shared_ptr<dcp::consumer> consumer =
       run(io, [&]() -> asio::awaitable<std::shared_ptr<dcp::consumer>> {
         auto c = co_await dcp::consumer::create(client, o);

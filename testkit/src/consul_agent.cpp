@@ -25,36 +25,6 @@ namespace {
 
 // ---------------------------------------------------------------- request parsing helpers
 
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size())
-        return std::nullopt;
-      int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (plus_is_space && in[i] == '+') {
-      out += ' ';
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
 // Go's url.QueryEscape, used to re-encode the query in "Conflicting flags" errors.
 std::string query_escape(std::string_view in) {
   static constexpr char digits[] = "0123456789ABCDEF";
@@ -921,10 +891,8 @@ struct consul_agent::impl {
       const auto& o = arr[i].as_object();
       const auto* kvv = field(o, "KV");
       if (!kvv || !kvv->is_object()) {
+        // Reported as a failed operation; the transaction then never runs.
         unsupported.emplace_back(i, "only KV operations are supported by this Consul fake");
-        txn_op placeholder;
-        placeholder.verb = "get-or-empty";
-        ops.push_back(std::move(placeholder));
         continue;
       }
       const auto& k = kvv->as_object();

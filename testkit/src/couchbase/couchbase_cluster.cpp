@@ -198,6 +198,12 @@ struct couchbase_cluster::impl {
     });
   }
 
+  // One of a node's ports, read under the state lock (the facade's port accessors).
+  std::uint16_t port_of(std::size_t node, std::uint16_t node_info::*port) {
+    std::lock_guard lock(state.mutex);
+    return state.nodes.at(node).*port;
+  }
+
   // After a topology change: push the new config to duplex clients (I/O thread).
   void push_configs() {
     asio::post(io, [this] {
@@ -276,33 +282,27 @@ std::vector<std::size_t> couchbase_cluster::nodes() const {
 }
 
 std::uint16_t couchbase_cluster::kv_port(std::size_t node) const {
-  std::lock_guard lock(impl_->state.mutex);
-  return impl_->state.nodes.at(node).kv_port;
+  return impl_->port_of(node, &node_info::kv_port);
 }
 
 std::uint16_t couchbase_cluster::kv_tls_port(std::size_t node) const {
-  std::lock_guard lock(impl_->state.mutex);
-  return impl_->state.nodes.at(node).kv_tls_port;
+  return impl_->port_of(node, &node_info::kv_tls_port);
 }
 
 std::uint16_t couchbase_cluster::mgmt_port(std::size_t node) const {
-  std::lock_guard lock(impl_->state.mutex);
-  return impl_->state.nodes.at(node).mgmt_port;
+  return impl_->port_of(node, &node_info::mgmt_port);
 }
 
 std::uint16_t couchbase_cluster::external_kv_port(std::size_t node) const {
-  std::lock_guard lock(impl_->state.mutex);
-  return impl_->state.nodes.at(node).ext_kv_port;
+  return impl_->port_of(node, &node_info::ext_kv_port);
 }
 
 std::uint16_t couchbase_cluster::external_kv_tls_port(std::size_t node) const {
-  std::lock_guard lock(impl_->state.mutex);
-  return impl_->state.nodes.at(node).ext_kv_tls_port;
+  return impl_->port_of(node, &node_info::ext_kv_tls_port);
 }
 
 std::uint16_t couchbase_cluster::external_mgmt_port(std::size_t node) const {
-  std::lock_guard lock(impl_->state.mutex);
-  return impl_->state.nodes.at(node).ext_mgmt_port;
+  return impl_->port_of(node, &node_info::ext_mgmt_port);
 }
 
 void couchbase_cluster::advertise_external_kv_port(std::size_t node, std::uint16_t port) {

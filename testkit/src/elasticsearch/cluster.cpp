@@ -84,6 +84,16 @@ json::object index_not_found(std::string_view index, std::string_view reason) {
   return o;
 }
 
+namespace {
+// The whole-response 404 of an API addressed to an index that does not exist.
+outcome missing_index(std::string_view index) {
+  outcome out;
+  out.status = 404;
+  out.body = error_body(index_not_found(index), 404);
+  return out;
+}
+}  // namespace
+
 std::string invalid_index_name_reason(std::string_view name) {
   std::string prefix = "Invalid index name [" + std::string(name) + "], ";
   if (name.empty())
@@ -1138,9 +1148,7 @@ outcome cluster::delete_index(const std::string& name) {
   outcome out;
   auto it = indices_.find(name);
   if (it == indices_.end()) {
-    out.status = 404;
-    out.body = error_body(index_not_found(name), 404);
-    return out;
+    return missing_index(name);
   }
   indices_.erase(it);
   out.body["acknowledged"] = true;
@@ -1191,9 +1199,7 @@ outcome cluster::get_mapping(const std::string& name) const {
   outcome out;
   auto it = indices_.find(name);
   if (it == indices_.end()) {
-    out.status = 404;
-    out.body = error_body(index_not_found(name), 404);
-    return out;
+    return missing_index(name);
   }
   json::object m;
   m["mappings"] = mappings_json(it->second);
@@ -1205,9 +1211,7 @@ outcome cluster::get_index(const std::string& name) const {
   outcome out;
   auto it = indices_.find(name);
   if (it == indices_.end()) {
-    out.status = 404;
-    out.body = error_body(index_not_found(name), 404);
-    return out;
+    return missing_index(name);
   }
   const auto& idx = it->second;
   json::object index_settings;
@@ -1231,9 +1235,7 @@ outcome cluster::refresh(const std::string& index) {
   std::string missing;
   auto targets = resolve(index, missing);
   if (!missing.empty()) {
-    out.status = 404;
-    out.body = error_body(index_not_found(missing), 404);
-    return out;
+    return missing_index(missing);
   }
   int total = 0;
   for (auto* idx : targets) {
@@ -1292,9 +1294,7 @@ outcome cluster::get_document(const std::string& index, const std::string& id, b
   outcome out;
   auto it = indices_.find(index);
   if (it == indices_.end()) {
-    out.status = 404;
-    out.body = error_body(index_not_found(index), 404);
-    return out;
+    return missing_index(index);
   }
   out.body["_index"] = index;
   if (traits_.type_in_responses)
@@ -1369,9 +1369,7 @@ outcome cluster::count(const std::string& indices, const json::object* body) {
   std::string missing;
   auto targets = resolve(indices, missing);
   if (!missing.empty()) {
-    out.status = 404;
-    out.body = error_body(index_not_found(missing), 404);
-    return out;
+    return missing_index(missing);
   }
   std::int64_t n = 0;
   int shards = 0;
@@ -1425,9 +1423,7 @@ outcome cluster::search(const std::string& indices, const json::object* body, bo
   std::string missing;
   auto targets = resolve(indices, missing);
   if (!missing.empty()) {
-    out.status = 404;
-    out.body = error_body(index_not_found(missing), 404);
-    return out;
+    return missing_index(missing);
   }
   struct hit {
     const index_state* idx;

@@ -32,6 +32,12 @@ using http_headers = std::vector<std::pair<std::string, std::string>>;
 // Case-insensitive header lookup; nullopt when absent.
 std::optional<std::string_view> find_header(const http_headers& headers, std::string_view name);
 
+// Decodes %XX escapes (and '+' as a space in query strings); nullopt on a malformed escape, so
+// a fake can answer 400 as the real server does.
+//
+//   percent_decode("a%2Fb", false);  // "a/b"
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
+
 class http_server {
  public:
   struct request {

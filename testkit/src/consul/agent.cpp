@@ -9,7 +9,7 @@
 
 #include "cbes/testkit/http_server.hpp"
 #include "consul/encoding.hpp"
-#include "consul_fake/store.hpp"
+#include "store.hpp"
 
 // GCC 12 reports Asio's awaitable frame allocator as mismatched new/delete in large
 // coroutines (a known false positive: the frame's operator new/delete are a matched pair).

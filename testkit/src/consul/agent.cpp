@@ -144,4 +144,19 @@ std::size_t consul_agent::waiting_queries() const {
   return impl_->waiters.size();
 }
 
+std::uint64_t consul_agent::queries_parked() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->parked_total;
+}
+
+bool consul_agent::wait_until_parked(std::uint64_t total, std::chrono::milliseconds limit) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->parked_changed.wait_for(lock, limit, [&] { return impl_->parked_total >= total; });
+}
+
+bool consul_agent::wait_until_waiting(std::size_t n, std::chrono::milliseconds limit) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->parked_changed.wait_for(lock, limit, [&] { return impl_->waiters.size() >= n; });
+}
+
 }  // namespace cbes::testkit

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,8 @@ struct consul_agent::impl {
   std::uint64_t drop_epoch = 0;  // drop_long_polls: waiters close their connection
 
   std::set<asio::steady_timer*> waiters;  // guarded by mu; timers live on the server thread
+  std::uint64_t parked_total = 0;         // guarded by mu; see consul_agent::queries_parked()
+  mutable std::condition_variable parked_changed;
   std::atomic<std::size_t> served{0};
   std::mt19937_64 rng{std::random_device{}()};
   std::unique_ptr<http_server> server;
@@ -118,7 +121,7 @@ struct consul_agent::impl {
   // ------------------------------------------------------------ blocking.cpp
   ns now() const;
   void notify();
-  asio::awaitable<void> park(std::optional<ns> real_timeout);
+  asio::awaitable<void> park(std::optional<ns> real_timeout, bool begins);
   asio::awaitable<void> ticker();
 
   // ------------------------------------------------------------ routes.cpp
@@ -173,13 +176,13 @@ struct consul_agent::impl {
       epoch = wake_epoch;
       drops = drop_epoch;
     }
-    for (;;) {
+    for (bool first = true;; first = false) {
       ns remaining;
       {
         std::lock_guard lock(mu);
         remaining = deadline - now();
       }
-      co_await park(std::max(remaining, ns{0}));
+      co_await park(std::max(remaining, ns{0}), first);
       std::lock_guard lock(mu);
       if (drop_epoch != drops || !running) {
         reply r;
@@ -221,6 +224,9 @@ struct consul_agent::impl {
   asio::awaitable<reply> session_node(call& c);
   asio::awaitable<reply> session_list(call& c);
   static json::value session_json(const session& s);
+  std::optional<reply> session_write_guard(const call& c);
+  template <class Keep>
+  asio::awaitable<reply> sessions_where(const call& c, Keep keep);
 
   // ------------------------------------------------------------ agent_api.cpp
   static json::object meta_json(const service& s);
@@ -251,8 +257,7 @@ struct consul_agent::impl {
 
   // ------------------------------------------------------------ catalog.cpp
   json::object node_json() const;
-  std::vector<const service*> instances(const std::string& name) const;
-  static bool has_tags(const service& s, const std::vector<std::string>& tags);
+  std::vector<const service*> tagged_instances(const call& c) const;
   asio::awaitable<reply> catalog_services(call& c);
   asio::awaitable<reply> catalog_service(call& c);
   asio::awaitable<reply> catalog_nodes(call& c);

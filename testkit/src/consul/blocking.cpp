@@ -22,8 +22,8 @@ void consul_agent::impl::notify() {
   });
 }
 
-// Parks the current request until notify(); false when it should stop waiting.
-asio::awaitable<void> consul_agent::impl::park(std::optional<ns> real_timeout) {
+// Parks the current request until notify(); `begins` when the request had not waited before.
+asio::awaitable<void> consul_agent::impl::park(std::optional<ns> real_timeout, bool begins) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   if (real_timeout && !opts.manual_clock)
     timer.expires_after(*real_timeout);
@@ -32,7 +32,12 @@ asio::awaitable<void> consul_agent::impl::park(std::optional<ns> real_timeout) {
   {
     std::lock_guard lock(mu);
     waiters.insert(&timer);
+    if (begins)
+      ++parked_total;
   }
+  // Tests wait on this (consul_agent::wait_until_parked) to inject a fault into a long poll
+  // that is certainly parked instead of sleeping and hoping it is.
+  parked_changed.notify_all();
   waiter_registration reg{this, &timer};
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }

@@ -17,21 +17,23 @@ json::object consul_agent::impl::node_json() const {
                       {"ModifyIndex", st.node_modify_index()}};
 }
 
-std::vector<const service*> consul_agent::impl::instances(const std::string& name) const {
+// The instances of the service named in the path that carry every ?tag= (health and catalog
+// answer the same set); the agent's own "consul" service is one of them.
+std::vector<const service*> consul_agent::impl::tagged_instances(const call& c) const {
+  const auto tags = c.all("tag");
   std::vector<const service*> out;
-  if (name == "consul")
+  if (c.rest == "consul")
     out.push_back(&st.consul_service());
   for (const auto& [id, s] : st.services()) {
-    if (s.name == name)
+    if (s.name == c.rest)
       out.push_back(&s);
   }
-  return out;
-}
-
-bool consul_agent::impl::has_tags(const service& s, const std::vector<std::string>& tags) {
-  return std::all_of(tags.begin(), tags.end(), [&](const std::string& t) {
-    return std::find(s.tags.begin(), s.tags.end(), t) != s.tags.end();
+  std::erase_if(out, [&](const service* s) {
+    return !std::all_of(tags.begin(), tags.end(), [&](const std::string& t) {
+      return std::find(s->tags.begin(), s->tags.end(), t) != s->tags.end();
+    });
   });
+  return out;
 }
 
 asio::awaitable<reply> consul_agent::impl::catalog_services(call& c) {
@@ -53,12 +55,9 @@ asio::awaitable<reply> consul_agent::impl::catalog_services(call& c) {
 asio::awaitable<reply> consul_agent::impl::catalog_service(call& c) {
   if (c.rest.empty())
     co_return text(400, "Missing service name");
-  auto tags = c.all("tag");
   co_return co_await blocking(c, [&] {
     json::array a;
-    for (const auto* s : instances(c.rest)) {
-      if (!has_tags(*s, tags))
-        continue;
+    for (const auto* s : tagged_instances(c)) {
       auto node = node_json();
       a.push_back(json::object{{"ID", st.node_id()},
                                {"Node", st.node_name()},

@@ -38,12 +38,9 @@ asio::awaitable<reply> consul_agent::impl::health_service(call& c) {
     else if (!no.count(*p))
       co_return text(400, "Invalid value for ?passing");
   }
-  auto tags = c.all("tag");
   co_return co_await blocking(c, [&] {
     json::array a;
-    for (const auto* s : instances(c.rest)) {
-      if (!has_tags(*s, tags))
-        continue;
+    for (const auto* s : tagged_instances(c)) {
       json::array checks;
       bool all_passing = true;
       for (const auto* ch : st.checks_of_service(s->id)) {

@@ -160,13 +160,13 @@ asio::awaitable<http_server::response> consul_agent::impl::handle(http_server::r
 
 asio::awaitable<reply> consul_agent::impl::dispatch(const http_server::request& req) {
   // freeze(): read the request, never answer until unfrozen
-  for (;;) {
+  for (bool first = true;; first = false) {
     {
       std::lock_guard lock(mu);
       if (!frozen)
         break;
     }
-    co_await park(std::nullopt);
+    co_await park(std::nullopt, first);
   }
   call c;
   c.method = req.method;

@@ -65,48 +65,41 @@ asio::awaitable<reply> consul_agent::impl::session_create(call& c) {
   co_return json_reply(json::object{{"ID", std::get<std::string>(res)}});
 }
 
+// Writes addressed to /v1/session/<verb>/<id>; runs under `mu`.
+std::optional<reply> consul_agent::impl::session_write_guard(const call& c) {
+  if (auto err = write_guard())
+    return err;
+  if (c.rest.empty())
+    return text(400, "Missing session");
+  st.run_due(now());
+  return std::nullopt;
+}
+
 asio::awaitable<reply> consul_agent::impl::session_destroy(call& c) {
   std::lock_guard lock(mu);
-  if (auto err = write_guard())
+  if (auto err = session_write_guard(c))
     co_return *err;
-  if (c.rest.empty())
-    co_return text(400, "Missing session");
-  st.run_due(now());
   st.session_destroy(c.rest, now());
   co_return json_reply(true);
 }
 
 asio::awaitable<reply> consul_agent::impl::session_renew(call& c) {
   std::lock_guard lock(mu);
-  if (auto err = write_guard())
+  if (auto err = session_write_guard(c))
     co_return *err;
-  if (c.rest.empty())
-    co_return text(400, "Missing session");
-  st.run_due(now());
   const auto* s = st.session_renew(c.rest, now());
   if (!s)
     co_return text(404, "Session id '" + c.rest + "' not found");
   co_return json_reply(json::array{session_json(*s)});
 }
 
-asio::awaitable<reply> consul_agent::impl::session_info(call& c) {
-  co_return co_await blocking(c, [&] {
-    json::array a;
-    if (const auto* s = st.session_get(c.rest))
-      a.push_back(session_json(*s));
-    reply r = json_reply(a);
-    r.index = st.sessions_index();
-    return r;
-  });
-}
-
-asio::awaitable<reply> consul_agent::impl::session_node(call& c) {
-  if (c.rest.empty())
-    co_return text(400, "Missing node name");
+// The blocking session reads differ only in which sessions they list.
+template <class Keep>
+asio::awaitable<reply> consul_agent::impl::sessions_where(const call& c, Keep keep) {
   co_return co_await blocking(c, [&] {
     json::array a;
     for (const auto& [id, s] : st.sessions()) {
-      if (s.node == c.rest)
+      if (keep(s))
         a.push_back(session_json(s));
     }
     reply r = json_reply(a);
@@ -115,15 +108,18 @@ asio::awaitable<reply> consul_agent::impl::session_node(call& c) {
   });
 }
 
+asio::awaitable<reply> consul_agent::impl::session_info(call& c) {
+  co_return co_await sessions_where(c, [&](const session& s) { return s.id == c.rest; });
+}
+
+asio::awaitable<reply> consul_agent::impl::session_node(call& c) {
+  if (c.rest.empty())
+    co_return text(400, "Missing node name");
+  co_return co_await sessions_where(c, [&](const session& s) { return s.node == c.rest; });
+}
+
 asio::awaitable<reply> consul_agent::impl::session_list(call& c) {
-  co_return co_await blocking(c, [&] {
-    json::array a;
-    for (const auto& [id, s] : st.sessions())
-      a.push_back(session_json(s));
-    reply r = json_reply(a);
-    r.index = st.sessions_index();
-    return r;
-  });
+  co_return co_await sessions_where(c, [](const session&) { return true; });
 }
 
 }  // namespace cbes::testkit

@@ -83,9 +83,7 @@ asio::awaitable<reply> consul_agent::impl::health_checks(call& c) {
       if (ch.service_name == c.rest)
         a.push_back(check_json(ch, false));
     }
-    reply r = json_reply(a);
-    r.index = st.service_index(c.rest);
-    return r;
+    return indexed_reply(a, st.service_index(c.rest));
   });
 }
 
@@ -99,9 +97,7 @@ asio::awaitable<reply> consul_agent::impl::health_node(call& c) {
       for (const auto& [id, ch] : st.checks())
         a.push_back(check_json(ch, false));
     }
-    reply r = json_reply(a);
-    r.index = st.checks_index();
-    return r;
+    return indexed_reply(a, st.checks_index());
   });
 }
 
@@ -117,9 +113,7 @@ asio::awaitable<reply> consul_agent::impl::health_state(call& c) {
     add(st.serf_health());
     for (const auto& [id, ch] : st.checks())
       add(ch);
-    reply r = json_reply(a);
-    r.index = st.checks_index();
-    return r;
+    return indexed_reply(a, st.checks_index());
   });
 }
 

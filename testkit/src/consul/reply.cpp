@@ -13,6 +13,12 @@ reply json_reply(const json::value& v) {
   return r;
 }
 
+reply indexed_reply(const json::value& v, std::uint64_t index) {
+  reply r = json_reply(v);
+  r.index = index;
+  return r;
+}
+
 reply text(int status, std::string message) {
   reply r;
   r.status = status;

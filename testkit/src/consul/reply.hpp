@@ -24,6 +24,8 @@ struct reply {
 };
 
 reply json_reply(const boost::json::value& v);
+// A blocking read's answer: the body and the index it reflects (X-Consul-Index).
+reply indexed_reply(const boost::json::value& v, std::uint64_t index);
 reply text(int status, std::string message);
 reply empty_ok();
 boost::json::value string_array(const std::vector<std::string>& v);

@@ -102,9 +102,7 @@ asio::awaitable<reply> consul_agent::impl::sessions_where(const call& c, Keep ke
       if (keep(s))
         a.push_back(session_json(s));
     }
-    reply r = json_reply(a);
-    r.index = st.sessions_index();
-    return r;
+    return indexed_reply(a, st.sessions_index());
   });
 }
 

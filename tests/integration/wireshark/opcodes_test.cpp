@@ -59,7 +59,7 @@ class blocking_client {
     send(std::move(request));
     for (;;) {
       auto next = parser_.next();
-      REQUIRE(next);
+      REQUIRE(next.has_value());
       if (!*next) {
         std::array<char, 16 * 1024> buf{};
         boost::system::error_code ec;

@@ -345,8 +345,15 @@ std::string kv_session::handle_locked(const mcbp::frame& f) {
     default:
       break;
   }
-  if (is_data_op(f.opcode()))
-    return handle_document(f, *b);
+  if (is_data_op(f.opcode())) {
+    auto reply = handle_document(f, *b);
+    if (ctx_.state.drop_after_apply_remaining > 0) {
+      --ctx_.state.drop_after_apply_remaining;
+      close_after_ = true;  // applied, never answered
+      return {};
+    }
+    return reply;
+  }
   return error(f, status::unknown_command);
 }
 

@@ -4,8 +4,10 @@
 //   cbes-dcp --host=127.0.0.1 --bucket=travel-sample --username=u --password-file=pw
 //            --vbuckets=0-63,100 --from=beginning --collections=inventory.airline --until-caught-up
 //
-// Exit codes: 0 ok, 1 runtime failure (connection, authentication, a stream stopped with an
-// error), 2 usage error (one line on stderr).
+// Exit codes: 0 ok, 1 runtime failure (authentication, a user without the Data DCP Reader role,
+// a missing bucket or collection, a server without DCP, a stream stopped with an error — one line
+// on stderr), 2 usage error (one line on stderr). Transient failures (a node down, timeouts) are
+// retried with back-off and counted in the summary (open_retries, transient_errors).
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
@@ -84,6 +86,7 @@ struct summary {
   std::map<std::string, std::uint64_t> counts;
   std::uint64_t bytes = 0;
   std::vector<std::string> errors;
+  std::optional<std::string> fatal;  // the consumer stopped: no retry can fix this
 };
 
 std::string event_line(const dcp::event& ev) {
@@ -144,6 +147,8 @@ void print_summary(const summary& sum, const dcp::consumer_stats& st, std::size_
   s["buffer_acks"] = st.buffer_acks_sent;
   s["reconnects"] = st.reconnects;
   s["rollbacks"] = st.rollbacks;
+  s["open_retries"] = st.open_retries;
+  s["transient_errors"] = st.transient_errors;
   s["vbuckets"] = vbuckets;
   boost::json::object top;
   top["summary"] = std::move(s);
@@ -198,6 +203,7 @@ asio::awaitable<int> run(settings cfg, asio::signal_set& signals) {
       std::cout << event_line(ev) << '\n';
     raw->acknowledge(ev);
   });
+  c->on_fatal([&sum](const cb::error& e) { sum.fatal = e.what(); });
   int code = 0;
   std::map<std::uint16_t, std::uint64_t> targets;
   if (cfg.until_caught_up) {
@@ -235,12 +241,16 @@ asio::awaitable<int> run(settings cfg, asio::signal_set& signals) {
       if (!ec)
         *interrupted = true;
     });
-    while (!*interrupted && sum.errors.empty() && !(cfg.until_caught_up && c->reached(targets))) {
+    while (!*interrupted && sum.errors.empty() && !sum.fatal &&
+           !(cfg.until_caught_up && c->reached(targets))) {
       t.expires_after(std::chrono::milliseconds{20});
       boost::system::error_code ec;
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (!sum.errors.empty()) {
+    if (sum.fatal) {
+      std::cerr << "cbes-dcp: " << *sum.fatal << "\n";
+      code = 1;
+    } else if (!sum.errors.empty()) {
       std::cerr << "cbes-dcp: " << sum.errors.front() << "\n";
       code = 1;
     }

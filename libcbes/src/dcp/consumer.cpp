@@ -7,12 +7,13 @@
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "cbes/dcp/retry_policy.hpp"
 #include "cbes/mcbp/bucket_config.hpp"
 #include "cbes/mcbp/collection_key.hpp"
 #include "cbes/mcbp/collections_manifest.hpp"
@@ -76,6 +77,20 @@ std::string connection_name(const std::string& agent, std::string id) {
   return s;
 }
 
+// An exception that escaped the listener or a background task, as a fatal error.
+couchbase::error escaped(std::string_view where, const std::exception_ptr& e) {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    what = x.what();
+  } catch (...) {
+  }
+  return make_error(errc::protocol_error, "the DCP consumer stopped: " + std::string(where) +
+                                              " threw: " + what +
+                                              " — fix the listener, or report a cbes bug");
+}
+
 }  // namespace
 
 struct session {
@@ -99,12 +114,18 @@ struct vb_stream {
   phase ph = phase::idle;
   std::uint64_t session_id = 0;
   std::vector<std::pair<mcbp::dcp_message, std::size_t>> early;  // arrived before the response
+  std::size_t early_bytes = 0;  // wire size of `early`, bounded by max_early_bytes
   std::uint32_t snapshot_flags = 0;
 };
 
 struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   impl(std::shared_ptr<couchbase::cluster> c, consumer_options o)
-      : ex(c->get_executor()), cl(std::move(c)), opts(std::move(o)), wake(ex), progress(ex) {
+      : ex(c->get_executor()),
+        cl(std::move(c)),
+        opts(std::move(o)),
+        retry(opts.retry_delay, opts.max_retry_delay),
+        wake(ex),
+        progress(ex) {
     wake.expires_at(clock::time_point::max());
     progress.expires_at(clock::time_point::max());
   }
@@ -113,12 +134,18 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   std::shared_ptr<couchbase::cluster> cl;
   consumer_options opts;
   std::string filter_json;
+  std::uint64_t filter_manifest_uid = 0;  // the manifest the filter's ids were resolved from
   std::function<void(event)> listener;
+  std::function<void(const couchbase::error&)> fatal_handler;
+  std::optional<couchbase::error> fatal;  // the failure that stopped the consumer
+  int opening = 0;                        // open() calls in progress: they report a failure
+  backoff retry;
   std::map<std::uint16_t, vb_stream> streams;
   std::map<std::string, std::shared_ptr<session>> sessions;  // by node "host:port"
   std::set<std::string> connecting;
-  std::uint32_t cap_flags = 0;  // refreshed by every reconcile round
-  bool refreshing = false;      // a config refresh after NOT_MY_VBUCKET is in flight
+  std::uint32_t cap_flags = 0;  // from the config of revision cap_rev
+  std::optional<std::pair<std::int64_t, std::int64_t>> cap_rev;  // (epoch, rev)
+  bool refreshing = false;  // a config refresh after NOT_MY_VBUCKET is in flight
   std::uint64_t last_session_id = 0;
   asio::steady_timer wake;      // cancelled to run the reconcile loop now
   asio::steady_timer progress;  // cancelled whenever a stream changes phase
@@ -153,21 +180,63 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     self->kick();
   }
 
-  // Optional stream flags the bucket advertises (Java's optionalStreamFlags, §3.3).
-  std::uint32_t capability_flags() const { return cap_flags; }
-  std::uint32_t compute_capability_flags() const {
+  // Optional stream flags the bucket advertises (Java's optionalStreamFlags). The config is
+  // parsed once per revision: capabilities only change with a new config.
+  std::uint32_t capability_flags() {
     if (!opts.ignore_purged_tombstones)
       return 0;
+    const auto topo = cl->current_topology();
+    const std::pair rev{topo->rev_epoch, topo->rev};
+    if (cap_rev == rev)
+      return cap_flags;
+    ++st.config_parses;
+    cap_rev = rev;
+    cap_flags = 0;
+    // The host only replaces `$HOST` in node addresses, which capabilities do not use.
     auto cfg = mcbp::parse_bucket_config(cl->current_config_json(), "127.0.0.1");
     if (cfg && cfg->has_capability("dcp.IgnorePurgedTombstones"))
-      return mcbp::dcp_stream_flags::ignore_purged_tombstones;
-    return 0;
+      cap_flags = mcbp::dcp_stream_flags::ignore_purged_tombstones;
+    return cap_flags;
   }
 
-  session* find_session(std::uint64_t id) {
+  // A failure no retry can fix: the consumer stops, and the owner hears of it once — from
+  // open() when one is in progress, else through the on_fatal handler.
+  void fail(couchbase::error e) {
+    if (fatal || stopped)
+      return;
+    fatal = std::move(e);
+    stop();
+    if (opening > 0)
+      return;
+    asio::post(ex, [self = shared_from_this()] {
+      if (self->fatal_handler)
+        self->fatal_handler(*self->fatal);
+    });
+  }
+
+  // Background work: an exception escaping it must not vanish (a dead reconnect loop or
+  // watchdog would leave the consumer silently stuck), so it becomes a fatal failure.
+  void spawn(asio::awaitable<void> work, const char* what) {
+    std::weak_ptr<impl> weak = shared_from_this();
+    asio::co_spawn(ex, std::move(work), [weak, what](std::exception_ptr e) {
+      if (auto self = weak.lock(); self && e)
+        self->fail(escaped(what, e));
+    });
+  }
+
+  // Gives the bytes of messages held for an unanswered stream request back to the window.
+  void drop_early(session* s, vb_stream& stream) {
+    if (s)
+      for (auto& [m, bytes] : stream.early)
+        release(*s, bytes);
+    stream.early.clear();
+    stream.early_bytes = 0;
+  }
+
+  std::shared_ptr<session> find_session(std::uint64_t id) {
     for (auto& [_, s] : sessions)
       if (s->id == id)
-        return s.get();
+        return s;
     return nullptr;
   }
 
@@ -201,7 +270,15 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     s->node = node;
     s->conn = *c;
     s->collections = s->conn->has_feature(mcbp::feature::collections);
-    auto fail = [&](const std::string& what, const mcbp::frame* f) {
+    if (!filter_json.empty() && !s->collections) {
+      s->conn->close();
+      co_return make_error(errc::server_error,
+                           "the server at " + key +
+                               " does not support collections (HELLO Collections), which a DCP "
+                               "collections filter needs — use Couchbase Server 7.0 or later",
+                           mcbp::status::not_supported);
+    }
+    auto refused = [&](const std::string& what, const mcbp::frame* f) {
       s->conn->close();
       return make_error(errc::server_error,
                         what + " on " + key + " failed" +
@@ -219,15 +296,27 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         {}};
     auto open_frame = open_req.encode();
     auto r = co_await s->conn->execute(std::move(open_frame), opts.request_timeout);
-    if (!r)
+    if (!r) {
+      s->conn->close();  // a timed-out attempt must not linger while we retry
       co_return r.error();
-    if (r->view().status() != mcbp::status::success) {
-      if (r->view().status() == mcbp::status::eaccess)
-        co_return make_error(
-            errc::access_denied,
-            "DCP_OPEN on " + key + " refused: the user needs the Data DCP Reader role",
-            r->view().status());
-      co_return fail("DCP_OPEN", &r->view());
+    }
+    const auto open_status = r->view().status();
+    if (open_status != mcbp::status::success) {
+      s->conn->close();
+      if (open_status == mcbp::status::eaccess)
+        co_return make_error(errc::access_denied,
+                             "DCP_OPEN on " + key + " refused (Eaccess): user '" + copts.username +
+                                 "' needs the Data DCP Reader role on bucket '" + copts.bucket +
+                                 "' — grant it to the user",
+                             open_status);
+      if (open_status == mcbp::status::unknown_command ||
+          open_status == mcbp::status::not_supported)
+        co_return make_error(errc::server_error,
+                             "the server at " + key + " does not support DCP (" +
+                                 std::string(mcbp::to_string(open_status)) +
+                                 ") — point cbes at a Couchbase Server data node",
+                             open_status);
+      co_return refused("DCP_OPEN", &r->view());
     }
 
     struct control {
@@ -262,7 +351,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       }
       if (ctl.mandatory ||
           (status != mcbp::status::einval && status != mcbp::status::not_supported))
-        co_return fail("DCP_CONTROL " + ctl.key + "=" + ctl.value, &cr->view());
+        co_return refused("DCP_CONTROL " + ctl.key + "=" + ctl.value, &cr->view());
     }
 
     std::weak_ptr<impl> weak = shared_from_this();
@@ -277,7 +366,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     });
     s->last_read = clock::now();
     sessions[key] = s;
-    asio::co_spawn(ex, watchdog(shared_from_this(), s), asio::detached);
+    spawn(watchdog(shared_from_this(), s), "the connection watchdog");
     co_return s;
   }
 
@@ -320,7 +409,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       for (auto& [vb, stream] : streams) {
         if (stream.session_id != id)
           continue;
-        stream.early.clear();
+        drop_early(nullptr, stream);
         if (stream.ph == phase::opening || stream.ph == phase::open)
           stream.ph = phase::idle;  // resume from the position on a new connection
         else if (stream.ph == phase::closing)
@@ -346,8 +435,19 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     }
   }
 
+  // Called from the connection's read loop: nothing may escape into it (the loop would die
+  // and the connection hang silently), so an exception stops the consumer and is reported.
   void on_frame(std::uint64_t sid, const mcbp::frame& f) {
-    auto* s = find_session(sid);
+    try {
+      handle_frame(sid, f);
+    } catch (...) {
+      fail(escaped("handling a DCP message", std::current_exception()));
+    }
+  }
+
+  void handle_frame(std::uint64_t sid, const mcbp::frame& f) {
+    auto keep = find_session(sid);  // the session outlives a stop() done while handling f
+    auto* s = keep.get();
     if (!s || !s->alive)
       return;
     s->last_read = clock::now();
@@ -391,7 +491,22 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       return;
     }
     if (it->second.ph == phase::opening) {
-      it->second.early.emplace_back(std::move(*msg), bytes);
+      auto& stream = it->second;
+      if (stream.early_bytes >= opts.max_early_bytes) {
+        // A producer answers STREAM_REQ before it streams, so only what was read along with
+        // the answer waits here; one that floods instead is broken or hostile, and holding
+        // its messages would grow without bound. (One frame may pass the limit: frames are
+        // already bounded by the connection.)
+        drop_early(s, stream);
+        stop_stream(*s, f.vbucket(), stream, bytes,
+                    "vbucket " + std::to_string(f.vbucket()) + ": the producer sent more than " +
+                        std::to_string(opts.max_early_bytes) +
+                        " bytes before answering the stream request; stream stopped (a "
+                        "misbehaving server — raise max_early_bytes only if it is trusted)");
+        return;
+      }
+      stream.early_bytes += f.bytes.size();
+      stream.early.emplace_back(std::move(*msg), bytes);
       return;
     }
     deliver(*s, f.vbucket(), it->second, std::move(*msg), bytes);
@@ -404,11 +519,28 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     return n;
   }
 
+  // Ends one vbucket's stream for good with an error the application sees as a stream_end.
+  // `open`: the producer has the stream (else it refused to open it), so close it there too.
+  void stop_stream(session& s, std::uint16_t vb, vb_stream& stream, std::size_t bytes,
+                   std::string why, bool open = true) {
+    stream.ph = phase::stopped;
+    auto ev = base_event(s, vb, stream, bytes);
+    ev.type = event_type::stream_end;
+    ev.seqno = stream.tracker.state().seqno;
+    ev.value = std::move(why);
+    if (open)
+      s.conn->send(mcbp::dcp_close_stream_request{}.encode().vbucket(vb).build());
+    emit(std::move(ev));
+    notify_progress();
+  }
+
   void emit(event ev) {
+    if (stopped)
+      return;  // stop() promises no more events
     ++st.events;
     if (listener)
       listener(std::move(ev));
-    else if (auto* s = find_session(ev.session))
+    else if (auto s = find_session(ev.session))
       release(*s, ev.ack_bytes);
   }
 
@@ -456,7 +588,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   void deliver(session& s, std::uint16_t vb, vb_stream& stream, mcbp::dcp_message msg,
                std::size_t bytes) {
     if (auto* end = std::get_if<mcbp::dcp_stream_end>(&msg)) {
-      stream.early.clear();
+      drop_early(nullptr, stream);
       // While we close a stream any end is its end (§3.5).
       const auto action = stream.ph == phase::closing ? end_action::closed : reaction(end->reason);
       switch (action) {
@@ -497,17 +629,11 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       ok = fill_document(s, doc, x->key, x->datatype, x->value);
     if (!ok) {
       // A key prefix, Snappy block or xattr section that lies: stop this vbucket with a clear
-      // error rather than deliver a guess or loop on reconnects (§1.2, §1.5).
-      stream.ph = phase::stopped;
-      auto ev = base_event(s, vb, stream, bytes);
-      ev.type = event_type::stream_end;
-      ev.seqno = stream.tracker.state().seqno;
-      ev.value = "vbucket " + std::to_string(vb) + ": undecodable item at seqno " +
-                 std::to_string(mcbp::seqno_of(msg).value_or(0)) +
-                 " (bad collection prefix, Snappy data or xattr section)";
-      s.conn->send(mcbp::dcp_close_stream_request{}.encode().vbucket(vb).build());
-      emit(std::move(ev));
-      notify_progress();
+      // error rather than deliver a guess or loop on reconnects.
+      stop_stream(s, vb, stream, bytes,
+                  "vbucket " + std::to_string(vb) + ": undecodable item at seqno " +
+                      std::to_string(mcbp::seqno_of(msg).value_or(0)) +
+                      " (bad collection prefix, Snappy data or xattr section)");
       return;
     }
     const auto seqno_before = stream.tracker.state().seqno;
@@ -589,13 +715,28 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
 
   // ---- opening streams -----------------------------------------------------------------------
 
+  // UnknownCollection / UnknownScope carry the node's manifest uid: a node older than the
+  // manifest our filter was resolved from has not caught up yet (retry); a node as new or newer
+  // really lacks the collection.
+  bool manifest_behind(const mcbp::frame& f) const {
+    boost::system::error_code ec;
+    auto body = boost::json::parse(f.value, ec);
+    if (ec || !body.is_object())
+      return false;
+    const auto* uid = body.as_object().if_contains("manifest_uid");
+    if (!uid || !uid->is_string())
+      return false;
+    auto node_uid = mcbp::parse_hex_id(uid->as_string());
+    return node_uid && *node_uid < filter_manifest_uid;
+  }
+
   asio::awaitable<void> open_stream(std::shared_ptr<session> s, std::uint16_t vb) {
     for (int attempt = 0; attempt < 10; ++attempt) {
       auto it = streams.find(vb);
       if (it == streams.end() || it->second.ph != phase::opening || it->second.session_id != s->id)
         co_return;
-      auto req =
-          it->second.tracker.request(mcbp::dcp_stream_flags::active_vb_only | opts.stream_flags);
+      auto req = it->second.tracker.request(mcbp::dcp_stream_flags::active_vb_only |
+                                            opts.stream_flags | capability_flags());
       if (s->collections)
         req.value = filter_json;
       auto frame = req.encode().vbucket(vb);
@@ -605,8 +746,9 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         co_return;
       auto& stream = it->second;
       if (!r) {
+        ++st.transient_errors;
         stream.ph = phase::idle;
-        stream.early.clear();
+        drop_early(s.get(), stream);
         notify_progress();
         co_return;
       }
@@ -621,6 +763,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
           stream.ph = phase::open;
           auto early = std::move(stream.early);
           stream.early.clear();
+          stream.early_bytes = 0;
           for (auto& [m, bytes] : early) {
             auto again = streams.find(vb);
             if (again == streams.end() || again->second.ph != phase::open) {
@@ -634,9 +777,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         }
         case mcbp::status::rollback: {
           // §4.3: reopen from the rollback seqno; tell the application first.
-          for (auto& [m, bytes] : stream.early)
-            release(*s, bytes);
-          stream.early.clear();
+          drop_early(s.get(), stream);
           stream.tracker.on_rollback(resp->rollback_seqno);
           ++st.rollbacks;
           auto ev = base_event(*s, vb, stream, 0);
@@ -645,30 +786,50 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
           emit(std::move(ev));
           continue;
         }
+        case mcbp::status::unknown_collection:
+        case mcbp::status::unknown_scope:
+          if (!manifest_behind(r->view())) {
+            fail(make_error(errc::unknown_collection,
+                            "the DCP collections filter names a collection or scope that bucket '" +
+                                cl->connection_options_for(s->node).bucket + "' no longer has (" +
+                                std::string(mcbp::to_string(resp->status)) + " for vbucket " +
+                                std::to_string(vb) +
+                                ") — fix the filter or recreate the collection",
+                            resp->status));
+            co_return;
+          }
+          [[fallthrough]];  // that node has not seen our manifest yet: try again later
         case mcbp::status::not_my_vbucket:
         case mcbp::status::etmpfail:
         case mcbp::status::enomem:
         case mcbp::status::ebusy:
         case mcbp::status::key_eexists:
+          ++st.transient_errors;
           stream.ph = phase::idle;
           if (resp->status == mcbp::status::not_my_vbucket && !refreshing) {
-            // One refresh at a time, however many vbuckets answered NMVB (§4.5).
+            // One refresh at a time, however many vbuckets answered NMVB.
             refreshing = true;
-            asio::co_spawn(ex, refresh(shared_from_this()), asio::detached);
+            spawn(refresh(shared_from_this()), "the config refresh");
           }
           notify_progress();
           co_return;
-        default: {
-          stream.ph = phase::stopped;
-          auto ev = base_event(*s, vb, stream, 0);
-          ev.type = event_type::stream_end;
-          ev.seqno = stream.tracker.state().seqno;
-          ev.value = "stream request for vbucket " + std::to_string(vb) +
-                     " failed: " + std::string(mcbp::to_string(resp->status));
-          emit(std::move(ev));
-          notify_progress();
+        case mcbp::status::eaccess:
+        case mcbp::status::no_bucket: {
+          const auto o = cl->connection_options_for(s->node);
+          fail(make_error(errc::access_denied,
+                          "DCP_STREAM_REQ for vbucket " + std::to_string(vb) + " refused (" +
+                              std::string(mcbp::to_string(resp->status)) + "): user '" +
+                              o.username + "' needs the Data DCP Reader role on bucket '" +
+                              o.bucket + "', which must exist",
+                          resp->status));
           co_return;
         }
+        default:
+          stop_stream(*s, vb, stream, 0,
+                      "stream request for vbucket " + std::to_string(vb) +
+                          " failed: " + std::string(mcbp::to_string(resp->status)),
+                      false);
+          co_return;
       }
     }
     auto it = streams.find(vb);
@@ -680,7 +841,6 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   // Opens every idle stream on its active node; returns when each request was answered.
   asio::awaitable<void> reconcile_once() {
     auto topo = cl->current_topology();
-    cap_flags = compute_capability_flags();
     std::map<std::size_t, std::vector<std::uint16_t>> by_node;
     for (auto& [vb, stream] : streams) {
       if (stream.ph != phase::idle)
@@ -695,17 +855,26 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       auto s = co_await get_session(topo->nodes[node].kv);
       if (stopped)
         co_return;
-      if (!s)
-        continue;  // retried at the next round
+      if (!s && retry_cannot_fix(s.error())) {
+        fail(s.error());
+        co_return;
+      }
+      if (!s) {
+        ++st.transient_errors;  // retried at the next round, after a back-off delay
+        continue;
+      }
       for (auto vb : vbs) {
         auto it = streams.find(vb);
         if (it == streams.end() || it->second.ph != phase::idle)
           continue;
         it->second.ph = phase::opening;
         it->second.session_id = (*s)->id;
-        it->second.early.clear();
+        drop_early(nullptr, it->second);
         ++*pending;
-        asio::co_spawn(ex, open_stream(*s, vb), [pending, joined](std::exception_ptr) {
+        std::weak_ptr<impl> weak = shared_from_this();
+        asio::co_spawn(ex, open_stream(*s, vb), [pending, joined, weak](std::exception_ptr e) {
+          if (auto self = weak.lock(); self && e)
+            self->fail(escaped("opening a stream", e));
           if (--*pending == 0)
             joined->cancel();
         });
@@ -729,21 +898,19 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         gone.push_back(s->id);
     }
     for (auto id : gone)
-      if (auto* s = find_session(id))
+      if (auto s = find_session(id))
         close_session(*s);
     // A vbucket now active on another node: stop following the old stream (its late messages
     // are dropped by session id, duplicates by seqno) and reopen it there from its position.
     for (auto& [vb, stream] : streams) {
       if (stream.ph != phase::open && stream.ph != phase::opening)
         continue;
-      auto* s = find_session(stream.session_id);
+      auto s = find_session(stream.session_id);
       auto node = topo->active_node(vb);
       if (!s || !node || topo->nodes[*node].kv == s->node)
         continue;
       s->conn->send(mcbp::dcp_close_stream_request{}.encode().vbucket(vb).build());
-      for (auto& [m, bytes] : stream.early)
-        release(*s, bytes);
-      stream.early.clear();
+      drop_early(s.get(), stream);
       stream.ph = phase::idle;
       ++st.stream_reopens;
     }
@@ -751,17 +918,25 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     kick();
   }
 
+  // Runs after open()'s own round, so it waits first: a round that left a vbucket waiting is
+  // followed by a back-off delay (cut short by kick()), never by an immediate retry.
   static asio::awaitable<void> loop(std::shared_ptr<impl> self) {
     while (!self->stopped) {
-      co_await self->reconcile_once();
-      if (self->stopped)
-        break;
       bool waiting = false;
       for (auto& [_, s] : self->streams)
         waiting = waiting || s.ph == phase::idle;
-      self->wake.expires_after(waiting ? self->opts.retry_delay : std::chrono::hours{24});
+      if (waiting) {
+        ++self->st.open_retries;
+        self->wake.expires_after(self->retry.next());
+      } else {
+        self->retry.reset();
+        self->wake.expires_after(std::chrono::hours{24});
+      }
       error_code ec;
       co_await self->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (self->stopped)
+        break;
+      co_await self->reconcile_once();
     }
   }
 
@@ -769,7 +944,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     if (loop_running)
       return;
     loop_running = true;
-    asio::co_spawn(ex, loop(shared_from_this()), asio::detached);
+    spawn(loop(shared_from_this()), "the reconnect loop");
   }
 
   void stop() {
@@ -794,11 +969,17 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
 
 namespace {
 
-// Names → ids from the manifest (§4.8: Java fetches 0xba first).
-asio::awaitable<result<std::string>> resolve_filter(couchbase::cluster& cl,
-                                                    const consumer_options& o) {
+// A collections filter as sent with every STREAM_REQ, and the manifest it was resolved from.
+struct resolved_filter {
+  std::string json;
+  std::uint64_t manifest_uid = 0;
+};
+
+// Names → ids from the manifest (Java fetches GET_COLLECTIONS_MANIFEST first too).
+asio::awaitable<result<resolved_filter>> resolve_filter(couchbase::cluster& cl,
+                                                        const consumer_options& o) {
   if (o.collections.empty() && o.scope.empty())
-    co_return std::string{};
+    co_return resolved_filter{};
   if (!o.collections.empty() && !o.scope.empty())
     co_return make_error(errc::invalid_argument,
                          "a DCP filter takes a scope or a list of collections, not both");
@@ -838,7 +1019,7 @@ asio::awaitable<result<std::string>> resolve_filter(couchbase::cluster& cl,
       co_return make_error(errc::unknown_collection, "unknown collection '" + name + "'");
     f.collections.push_back(*cid);
   }
-  co_return mcbp::encode_stream_filter(f);
+  co_return resolved_filter{mcbp::encode_stream_filter(f), manifest->uid};
 }
 
 }  // namespace
@@ -853,7 +1034,8 @@ asio::awaitable<result<std::shared_ptr<consumer>>> consumer::create(
   if (!filter)
     co_return filter.error();
   auto p = std::make_shared<impl>(cluster, std::move(options));
-  p->filter_json = std::move(*filter);
+  p->filter_json = std::move(filter->json);
+  p->filter_manifest_uid = filter->manifest_uid;
   std::weak_ptr<impl> weak = p;
   p->topology_subscription =
       cluster->on_topology_change([weak](std::shared_ptr<const couchbase::topology> t) {
@@ -866,11 +1048,15 @@ asio::awaitable<result<std::shared_ptr<consumer>>> consumer::create(
 consumer::consumer(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 
 consumer::~consumer() {
-  impl_->stop();
+  stop();
 }
 
 void consumer::on_event(std::function<void(event)> listener) {
   impl_->listener = std::move(listener);
+}
+
+void consumer::on_fatal(std::function<void(const couchbase::error&)> handler) {
+  impl_->fatal_handler = std::move(handler);
 }
 
 void consumer::acknowledge(const event& ev) {
@@ -880,7 +1066,7 @@ void consumer::acknowledge(const event& ev) {
 void consumer::acknowledge(std::uint64_t session_id, std::size_t bytes) {
   if (bytes == 0)
     return;
-  if (auto* s = impl_->find_session(session_id); s && s->alive)
+  if (auto s = impl_->find_session(session_id); s && s->alive)
     impl_->release(*s, bytes);
 }
 
@@ -933,7 +1119,11 @@ asio::awaitable<result<void>> consumer::open(std::map<std::uint16_t, stream_stat
     s.tracker = stream_tracker{std::move(state)};
     p->streams[vb] = std::move(s);
   }
+  ++p->opening;
   co_await p->reconcile_once();
+  --p->opening;
+  if (p->fatal)
+    co_return *p->fatal;
   p->start_loop();
   co_return result<void>{};
 }
@@ -959,7 +1149,7 @@ asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::close(
       continue;
     auto& stream = it->second;
     if (stream.ph == phase::opening || stream.ph == phase::open) {
-      auto* s = p->find_session(stream.session_id);
+      auto s = p->find_session(stream.session_id);
       if (!s) {
         stream.ph = phase::closed;
         continue;
@@ -997,9 +1187,7 @@ asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::close(
     if (it == p->streams.end())
       continue;
     out[vb] = it->second.tracker.state();
-    for (auto& [m, bytes] : it->second.early)
-      if (auto* s = p->find_session(it->second.session_id))
-        p->release(*s, bytes);
+    p->drop_early(p->find_session(it->second.session_id).get(), it->second);
     p->streams.erase(it);
   }
   co_return out;
@@ -1030,6 +1218,7 @@ consumer_stats consumer::stats() const {
 }
 
 void consumer::stop() {
+  impl_->fatal_handler = nullptr;  // a failure already posted is not reported after stop()
   impl_->stop();
 }
 

@@ -63,7 +63,7 @@ cluster_state::cluster_state(couchbase_cluster_options options)
 }
 
 void cluster_state::add_user(const couchbase_user& u) {
-  user_state s{u.password, u.buckets, {}};
+  user_state s{u.password, u.buckets, {}, u.dcp_reader};
   std::string salt(16, '\0');
   for (auto& c : salt)
     c = static_cast<char>(random_u64());

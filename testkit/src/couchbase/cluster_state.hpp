@@ -56,6 +56,7 @@ struct user_state {
   std::string password;
   std::vector<std::string> buckets;
   std::map<mcbp::sasl_mechanism, mcbp::scram_credentials> scram;
+  bool dcp_reader = true;
 
   bool may_access(std::string_view bucket) const;
 };
@@ -77,6 +78,8 @@ class cluster_state {
   int fail_ops_remaining = 0;
   std::uint16_t fail_ops_status = 0x86;
   int drop_after_apply_remaining = 0;  // apply_then_drop_next_ops()
+  int fail_dcp_opens_remaining = 0;
+  std::uint16_t fail_dcp_opens_status = 0x86;
 
   void add_user(const couchbase_user& u);
   void create_bucket(const couchbase_bucket_options& b);

@@ -676,6 +676,12 @@ void couchbase_cluster::apply_then_drop_next_ops(int n) {
   impl_->state.drop_after_apply_remaining = n;
 }
 
+void couchbase_cluster::fail_next_dcp_opens(int n, std::uint16_t status) {
+  std::lock_guard lock(impl_->state.mutex);
+  impl_->state.fail_dcp_opens_remaining = n;
+  impl_->state.fail_dcp_opens_status = status;
+}
+
 void couchbase_cluster::end_stream(std::string_view bucket, std::uint16_t vb,
                                    mcbp::stream_end_reason reason) {
   if (!impl_->running)
@@ -713,6 +719,15 @@ void couchbase_cluster::move_after_next_marker(std::string_view bucket, std::uin
     return;
   impl_->on_io([this, b = std::string(bucket), vb, to_node] {
     impl_->ctx.dcp.move_after_marker[{b, vb}] = to_node;
+    return 0;
+  });
+}
+
+void couchbase_cluster::answer_stream_request_late(std::string_view bucket, std::uint16_t vb) {
+  if (!impl_->running)
+    return;
+  impl_->on_io([this, b = std::string(bucket), vb] {
+    impl_->ctx.dcp.late_stream_response.insert({b, vb});
     return 0;
   });
 }

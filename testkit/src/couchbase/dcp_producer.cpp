@@ -85,6 +85,12 @@ std::string dcp_producer::open(kv_session& s, const mcbp::frame& f) {
     return s.error(f, status::einval, "SkipDeletesInInitialBackfill requires collections");
   if (!(flags & open_flag::producer))
     return s.error(f, status::not_supported, "The fake cluster only opens DCP producers");
+  if (!s.ctx_.state.users.at(s.user_).dcp_reader)
+    return s.error(f, status::eaccess, "The user lacks the Data DCP Reader role");
+  if (s.ctx_.state.fail_dcp_opens_remaining > 0) {
+    --s.ctx_.state.fail_dcp_opens_remaining;
+    return s.error(f, static_cast<status>(s.ctx_.state.fail_dcp_opens_status), "injected failure");
+  }
   // §3.1: reusing a connection name kicks the older connection.
   auto sessions = s.ctx_.sessions;
   for (const auto& other : sessions)
@@ -337,10 +343,21 @@ std::string dcp_producer::handle_stream_req(const mcbp::frame& f, bucket_state& 
   auto& stored = streams_[vb] = std::move(s);
   if (stored.position >= stored.end_seqno)
     queue_end(stored, stream_end_reason::ok);  // §3.3: start == end ends at once
-  return mcbp::dcp_stream_response{status::success, wire_log(store), 0}
-      .encode()
-      .opaque(f.opaque())
-      .build();
+  auto response = mcbp::dcp_stream_response{status::success, wire_log(store), 0}
+                      .encode()
+                      .opaque(f.opaque())
+                      .build();
+  auto& late = session_.ctx_.dcp.late_stream_response;
+  if (late.erase({session_.bucket_, vb})) {
+    fill(stored, b, live_of(b));
+    message m;
+    m.bytes = std::move(response);
+    m.response = true;
+    stored.pending.push_back(std::move(m));
+    post_pump();
+    return {};
+  }
+  return response;
 }
 
 std::string dcp_producer::handle_close_stream(const mcbp::frame& f) {
@@ -657,6 +674,12 @@ void dcp_producer::pump() {
       }
       message m = std::move(s.pending.front());
       s.pending.pop_front();
+      if (m.response) {
+        session_.enqueue(std::move(m.bytes));
+        progress = true;
+        ++it;
+        continue;
+      }
       // §4.7: every stream message counts toward the window (NOOPs do not).
       unacked_ += m.bytes.size();
       bytes_sent_ += m.bytes.size();

@@ -37,6 +37,8 @@ struct dcp_settings {
   // (bucket, vb) → node: right after the next marker for the vb, the vb becomes active on that
   // node; the stream ends StateChanged before the snapshot's first item.
   std::map<std::pair<std::string, std::uint16_t>, std::size_t> move_after_marker;
+  // (bucket, vb) pairs: the next STREAM_REQ answer for the vb follows the first snapshot.
+  std::set<std::pair<std::string, std::uint16_t>> late_stream_response;
   // Pushes the current config to duplex clients (set by the cluster; posts to the I/O thread).
   std::function<void()> push_configs;
 };
@@ -86,6 +88,7 @@ class dcp_producer {
     std::string bytes;
     bool marker = false;
     bool stream_end = false;
+    bool response = false;  // a STREAM_REQ answer sent late (not a stream message)
   };
 
   struct stream {

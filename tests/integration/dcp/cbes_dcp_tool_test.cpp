@@ -6,12 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
 #include <regex>
 #include <string>
 
+#include "cbes/testkit/couchbase_cluster.hpp"
+#include "integration/couchbase/harness.hpp"
 #include "integration/dcp/sandbox.hpp"
 
 namespace {
@@ -64,4 +67,23 @@ TEST_CASE("cbes-dcp streams a sandbox's sample until caught up and prints a summ
                           " --bucket=nosuch --username=Administrator --password-file=" + pw +
                           " --until-caught-up 2>&1");
   CHECK(code5 == 1);
+}
+
+TEST_CASE("cbes-dcp exits 1 with one line when the user lacks the Data DCP Reader role") {
+  auto o = couchbase_it::fake_options(1, 8);
+  o.users.push_back({"no-dcp", "secret", {}, false});
+  cbes::testkit::couchbase_cluster fake(o);
+  fake.start();
+  fake.load_sample(20);
+  const std::string pw = std::string(CBES_BINARY_DIR) + "/cbes-dcp-test-password-no-dcp";
+  std::ofstream(pw) << "secret\n";
+  // `timeout`: a consumer that retried forever would otherwise hang the test.
+  auto [code, out] =
+      sh("timeout 60 " + bin + "cbes-dcp --host=127.0.0.1:" + std::to_string(fake.kv_port()) +
+         " --bucket=default --username=no-dcp --password-file=" + pw +
+         " --until-caught-up --quiet 2>&1 >/dev/null");
+  INFO(out);
+  CHECK(code == 1);
+  CHECK(out.find("Data DCP Reader role") != std::string::npos);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
 }

@@ -1,6 +1,8 @@
 #pragma once
 // Drives cbes::dcp::consumer against the in-process fake cluster's DCP producer.
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -122,6 +124,115 @@ inline std::map<std::uint16_t, std::uint64_t> high_seqnos(cbes::testkit::couchba
   for (std::uint16_t vb = 0; vb < n; ++vb)
     out[vb] = fake.high_seqno("default", vb);
   return out;
+}
+
+// A fake cluster, a client connected to it and a consumer recording what it delivers. With
+// `user`, the fake also knows that user and the client (so the consumer) connects as it.
+struct fixture {
+  cbes::testkit::couchbase_cluster fake;
+  asio::io_context io;
+  std::shared_ptr<cb::cluster> client;
+  std::shared_ptr<dcp::consumer> consumer;
+  recorder rec;
+  std::vector<std::string> fatal;  // every error on_fatal reported
+  std::uint16_t vbuckets;
+
+  explicit fixture(std::size_t nodes = 1, std::uint16_t vbs = 64, int replicas = 0,
+                   std::optional<cbes::testkit::couchbase_user> user = std::nullopt)
+      : fake([&] {
+          auto o = fake_options(nodes, vbs);
+          o.buckets.front().num_replicas = replicas;
+          if (user)
+            o.users.push_back(*user);
+          return o;
+        }()),
+        vbuckets(vbs) {
+    fake.start();
+    auto o = client_options(fake);
+    o.config_poll_interval = 200ms;
+    if (user) {
+      o.username = user->name;
+      o.password = user->password;
+    }
+    client = connect_client(io, o);
+  }
+  ~fixture() {
+    if (consumer)
+      consumer->stop();
+    consumer.reset();
+    client->close();
+    client.reset();
+    drain(io);
+  }
+
+  // Creates the consumer; the listener records and acknowledges at once unless `manual_ack`.
+  void make_consumer(dcp::consumer_options o, bool manual_ack = false) {
+    consumer = run(io, [&]() -> asio::awaitable<std::shared_ptr<dcp::consumer>> {
+      auto c = co_await dcp::consumer::create(client, o);
+      REQUIRE(c);
+      co_return *c;
+    }());
+    if (!manual_ack)
+      consumer->on_event([this](dcp::event ev) {
+        rec.on(ev);
+        consumer->acknowledge(ev);
+      });
+    consumer->on_fatal([this](const cb::error& e) { fatal.push_back(e.what()); });
+  }
+
+  // open() from the given positions, its result returned.
+  cb::result<void> try_open(std::map<std::uint16_t, dcp::stream_state> from) {
+    return run(io, [&]() -> asio::awaitable<cb::result<void>> {
+      auto r = co_await consumer->open(from);
+      co_return r;
+    }());
+  }
+  cb::result<void> try_open_from_beginning() {
+    std::map<std::uint16_t, dcp::stream_state> from;
+    for (auto vb : all_vbuckets(vbuckets))
+      from[vb] = dcp::stream_state::from_beginning();
+    return try_open(std::move(from));
+  }
+  void open_from_beginning() {
+    auto r = try_open_from_beginning();
+    INFO((r ? std::string() : r.error().what()));
+    REQUIRE(r);
+  }
+
+  // Runs the io_context until `pred` holds; false when `limit` passed first.
+  bool wait_until(std::function<bool()> pred, std::chrono::milliseconds limit = 30000ms) {
+    return run(io, eventually(std::move(pred), limit),
+               std::chrono::seconds{limit.count() / 1000 + 30});
+  }
+
+  // Waits until every vbucket reached the fake's current high seqno.
+  void catch_up(std::chrono::milliseconds limit = 120000ms) {
+    auto targets = high_seqnos(fake, vbuckets);
+    REQUIRE(wait_until([&] { return consumer->reached(targets); }, limit));
+  }
+
+  // The fake's live documents, keyed like recorder::latest().
+  std::map<std::string, std::string> expected() {
+    std::map<std::string, std::string> out;
+    for (std::uint16_t vb = 0; vb < vbuckets; ++vb) {
+      std::map<std::string, const cbes::testkit::couchbase_history_item*> last;
+      auto h = fake.history("default", vb);
+      for (const auto& i : h)
+        last[std::to_string(i.collection_id) + ":" + i.key] = &i;
+      for (auto& [k, i] : last)
+        if (i->type == cbes::testkit::couchbase_history_item::kind::mutation)
+          out[k] = i->value;
+    }
+    return out;
+  }
+};
+
+inline dcp::consumer_options small_options() {
+  dcp::consumer_options o;
+  o.name = "cbes-test";
+  o.buffer_size = 1 << 20;
+  o.noop_interval = 2s;
+  return o;
 }
 
 }  // namespace dcp_it

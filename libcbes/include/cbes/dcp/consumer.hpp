@@ -10,6 +10,7 @@
 //   o.buffer_size = 1 << 20;
 //   auto c = co_await consumer::create(cluster, o);
 //   (*c)->on_event([&](event ev) { handle(ev); (*c)->acknowledge(ev); });
+//   (*c)->on_fatal([&](const couchbase::error& e) { log(e.what()); shut_down(); });
 //   auto from = co_await (*c)->states_from_beginning(vbs);
 //   co_await (*c)->open(*from);
 //   ...
@@ -65,10 +66,19 @@ struct consumer_options {
   bool out_of_order_snapshots = false;
   // Stream flags added to every request (ActiveVbOnly is always set).
   std::uint32_t stream_flags = 0;
-  // Retry delay for STREAM_REQ that failed with NMVB / a lost connection (Java: 200 ms).
+  // First retry delay after a transient failure (a refused or lost connection, a timeout,
+  // Etmpfail, NMVB; Java: 200 ms). Consecutive retries double it, with jitter, up to
+  // max_retry_delay; a round that opens every stream resets it.
   std::chrono::milliseconds retry_delay = std::chrono::milliseconds{200};
+  std::chrono::milliseconds max_retry_delay = std::chrono::seconds{10};
   std::chrono::milliseconds request_timeout = std::chrono::seconds{30};
   std::size_t max_value_size = 20 * 1024 * 1024 + 1024;  // inflate bound for Snappy values
+  // Bytes of a vbucket's messages held while its STREAM_REQ answer is not processed yet. A
+  // correct producer answers first, so only what one socket read carried along (≤ 64 KiB plus
+  // a frame) waits here. With flow control the window bounds them too; without it
+  // (buffer_size = 0) a producer that floods instead stops that vbucket's stream with an error
+  // rather than growing our memory.
+  std::size_t max_early_bytes = 16 * 1024 * 1024;
 };
 
 enum class event_type {
@@ -125,6 +135,13 @@ struct consumer_stats {
   std::uint64_t stream_reopens = 0;
   std::size_t max_outstanding_bytes = 0;  // high-water mark of unacknowledged bytes
   std::size_t outstanding_bytes = 0;
+  // Reconcile rounds scheduled after a back-off delay because some vbucket was still waiting.
+  std::uint64_t open_retries = 0;
+  // Failures that were retried: connections refused or lost while opening, timeouts, and
+  // STREAM_REQ answers Etmpfail / Enomem / Ebusy / NMVB / stale manifest.
+  std::uint64_t transient_errors = 0;
+  // Bucket configs parsed for their capabilities: once per config revision, not per round.
+  std::uint64_t config_parses = 0;
 };
 
 class consumer {
@@ -145,6 +162,15 @@ class consumer {
   //   c->on_event([&](event ev) { queue.push(std::move(ev)); });
   void on_event(std::function<void(event)> listener);
 
+  // The handler for a failure that retrying cannot fix (see retry_policy.hpp): wrong
+  // credentials, a user without the Data DCP Reader role, a missing bucket, a filter naming a
+  // collection or scope that no longer exists, a server without DCP — or an exception escaping
+  // the listener or a background task. The consumer has stopped when it runs; it runs at most
+  // once, never for a failure that open() returns, and never after stop().
+  //
+  //   c->on_fatal([&](const couchbase::error& e) { std::cerr << e.what() << '\n'; quit(); });
+  void on_fatal(std::function<void(const couchbase::error&)> handler);
+
   // Returns an event's bytes to the flow-control window (§4.7); call once per event, after the
   // application has processed it. Without it the producer stalls once the buffer is full.
   //
@@ -162,7 +188,8 @@ class consumer {
 
   // Starts streaming the vbuckets from their positions; returns once every stream request was
   // answered (opened, or queued for a retry on another node). Reopening an open vbucket is
-  // refused (invalid_argument).
+  // refused (invalid_argument). A failure no retry can fix that happens meanwhile is returned
+  // here (the consumer is then stopped); transient ones are retried in the background.
   //
   //   co_await c->open({{0, stream_state::from_beginning()}});
   boost::asio::awaitable<couchbase::result<void>> open(std::map<std::uint16_t, stream_state> from);

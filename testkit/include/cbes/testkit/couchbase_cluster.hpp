@@ -32,6 +32,9 @@ struct couchbase_user {
   std::string password;
   // Buckets this user may select; empty = every bucket (an "Administrator").
   std::vector<std::string> buckets;
+  // The Data DCP Reader role: without it DCP_OPEN answers Eaccess (0x24), as Couchbase Server
+  // does for a user that may read documents but not stream them.
+  bool dcp_reader = true;
 };
 
 struct couchbase_bucket_options {
@@ -225,6 +228,9 @@ class couchbase_cluster {
   // connection closes instead, as when a node or the network fails at the worst moment.
   //   cluster.apply_then_drop_next_ops(1);   // the next remove happens; the client hears nothing
   void apply_then_drop_next_ops(int n);
+  // The next n DCP_OPEN requests answer `status` (default 0x86 Etmpfail): a node that cannot
+  // take DCP connections for a while.
+  void fail_next_dcp_opens(int n, std::uint16_t status = 0x86);
 
   // ---- DCP producer (mcbp-dcp-protocol.md §3–§4; every KV port serves DCP) ----
   // Every collection / scope change above is also a DCP system event in every vbucket.
@@ -242,6 +248,10 @@ class couchbase_cluster {
   // snapshot's first item.
   //   cluster.move_after_next_marker("default", 12, 1);
   void move_after_next_marker(std::string_view bucket, std::uint16_t vb, std::size_t to_node);
+  // One shot: the next successful STREAM_REQ for `vb` is answered only after the stream's first
+  // snapshot was sent — a broken producer that floods a consumer still waiting for the answer.
+  //   cluster.answer_stream_request_late("default", 3);
+  void answer_stream_request_late(std::string_view bucket, std::uint16_t vb);
   // Per DCP connection: flow-control window, unacked bytes, paused flag, counters.
   std::vector<couchbase_dcp_connection_stats> dcp_stats() const;
   // §4.6 timing: the idle timeout after which a producer with NOOPs enabled disconnects a silent

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cbes/testkit/http_server.hpp"
+#include "cbes/util/base64.hpp"
 #include "consul/encoding.hpp"
 #include "consul_fake/store.hpp"
 
@@ -263,7 +264,7 @@ json::value kv_json(const kv_entry& e, bool with_value = true) {
   o["Key"] = e.key;
   o["Flags"] = e.flags;
   if (with_value && !e.value.empty())
-    o["Value"] = consul::base64_encode(e.value);
+    o["Value"] = util::base64_encode(e.value);
   else
     o["Value"] = nullptr;
   if (!e.session.empty())
@@ -912,7 +913,7 @@ struct consul_agent::impl {
         if (const auto* v = field(k, "Value"); v && !v->is_null()) {
           if (!v->is_string())
             co_return text(400, "Failed to parse body: illegal base64 data");
-          auto bytes = consul::base64_decode(v->as_string());
+          auto bytes = util::base64_decode(v->as_string());
           if (!bytes)
             co_return text(400, "Failed to parse body: illegal base64 data at input byte 0");
           op.value = std::move(*bytes);

@@ -5,8 +5,9 @@
 //   auto v = cbes::test::run(io, client.get("k"));   // rethrows Catch failures from inside
 //   cbes::test::drain(io);                           // let closing sockets/timers finish
 //
-// Never write `REQUIRE(co_await x)`: GCC 12 evaluates a co_await inside Catch's assertion macros
-// twice (a remove then fails as "not found"). Await into a local first.
+// A `co_await` inside Catch's assertion macros (`REQUIRE(co_await x)`) is evaluated once: GCC 12
+// used to run it twice there, and tests/catch_gcc_coroutines.hpp, which tests/CMakeLists.txt
+// force-includes into every test source, removes the cause (the why is written there).
 #include <chrono>
 #include <exception>
 #include <optional>

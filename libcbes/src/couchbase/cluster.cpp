@@ -1,9 +1,4 @@
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code
-// (libconsul/CMakeLists.txt silences the same ones for its sources).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "gcc_warnings.hpp"  // first: it silences GCC 12 false positives in what follows
 
 #include "cbes/couchbase/cluster.hpp"
 
@@ -11,7 +6,7 @@
 #include <map>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,6 +20,7 @@
 #include "cbes/mcbp/error_context.hpp"
 #include "cbes/mcbp/snappy.hpp"
 #include "http_config.hpp"
+#include "kv_command.hpp"
 
 namespace cbes::couchbase {
 namespace asio = boost::asio;
@@ -51,6 +47,16 @@ asio::awaitable<void> sleep_for(clock::duration d) {
 long long ms(clock::duration d) {
   return std::chrono::duration_cast<milliseconds>(d).count();
 }
+
+// Background coroutines have no caller to hand an error to: one that ends with an exception
+// rethrows it from the executor (out of io_context::run()) instead of vanishing.
+constexpr auto rethrow_if_failed = [](const std::exception_ptr& e) {
+  if (e)
+    std::rethrow_exception(e);
+};
+
+// Where an applied config came from (cluster_counters).
+enum class config_source { fetched, pushed, not_my_vbucket };
 
 bool definitive(const error& e) {
   return e.code == errc::authentication_failed || e.code == errc::bucket_not_found ||
@@ -109,26 +115,19 @@ class retry_budget {
 
 }  // namespace
 
-result<std::vector<failover_entry>> decode_failover_log(std::string_view value) {
-  if (value.size() % 16 != 0)
-    return make_error(errc::protocol_error, "failover log of " + std::to_string(value.size()) +
-                                                " bytes is not a multiple of 16");
-  auto load = [](std::string_view b) {
-    std::uint64_t v = 0;
-    for (char c : b)
-      v = (v << 8) | static_cast<unsigned char>(c);
-    return v;
-  };
-  std::vector<failover_entry> out;
-  for (std::size_t i = 0; i < value.size(); i += 16)
-    out.push_back({load(value.substr(i, 8)), load(value.substr(i + 8, 8))});
-  return out;
-}
-
 struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
   struct node_slot {
     std::shared_ptr<connection> conn;
     bool connecting = false;
+    // get_connection() calls waiting for `connecting` to end; each timer expires at its
+    // caller's deadline and is cancelled when the connect attempt ends.
+    std::vector<std::shared_ptr<asio::steady_timer>> waiters;
+
+    void wake_waiters() {
+      for (auto& t : waiters)
+        t->cancel();
+      waiters.clear();
+    }
   };
 
   impl(executor_type e, cluster_options o) : ex(std::move(e)), opts(std::move(o)), poll_timer(ex) {}
@@ -150,6 +149,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
   asio::steady_timer poll_timer;
   bool refreshing = false;
   bool closed = false;
+  cluster_counters counts;
 
   connection_options options_for(const endpoint& node) const {
     connection_options o;
@@ -178,7 +178,8 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
 
   // Applies `json` if it is a bucket config newer than ours (§2.5: (revEpoch, rev) order).
   // Returns an error only for configs that cannot be used at all.
-  result<bool> apply_config(std::string_view json, std::string_view connected_host) {
+  result<bool> apply_config(std::string_view json, std::string_view connected_host,
+                            config_source source = config_source::fetched) {
     auto cfg = mcbp::parse_bucket_config(json, connected_host);
     if (!cfg)
       return make_error(
@@ -196,6 +197,17 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
     config = std::move(*cfg);
     config_json = std::string(json);
     topo = std::make_shared<const topology>(std::move(*t));
+    switch (source) {
+      case config_source::fetched:
+        ++counts.configs_fetched;
+        break;
+      case config_source::pushed:
+        ++counts.configs_pushed;
+        break;
+      case config_source::not_my_vbucket:
+        ++counts.configs_from_not_my_vbucket;
+        break;
+    }
     // Nodes gone from the map (failover, rebalance out): drop their connections.
     const auto kv = topo->kv_endpoints();
     for (auto it = slots.begin(); it != slots.end();) {
@@ -225,7 +237,13 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
       if (it == topology_handlers.end())
         continue;
       auto handler = it->second;  // keeps it alive if it removes itself
-      (*handler)(t);
+      try {
+        (*handler)(t);
+      } catch (...) {
+        // One subscriber's bug must not keep the others (or the connection whose push this is)
+        // from the change; the owner still hears of it, from io_context::run().
+        asio::post(ex, [e = std::current_exception()] { std::rethrow_exception(e); });
+      }
     }
   }
 
@@ -236,7 +254,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
       auto self = weak.lock();
       if (!self || self->closed)
         return;
-      if (json.empty() || !self->apply_config(json, host))
+      if (json.empty() || !self->apply_config(json, host, config_source::pushed))
         self->schedule_refresh();
     });
     c->on_close([weak](const error&) {
@@ -248,7 +266,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
   void schedule_refresh() {
     if (refreshing || closed)
       return;
-    asio::co_spawn(ex, refresh(shared_from_this()), asio::detached);
+    asio::co_spawn(ex, refresh(shared_from_this()), rethrow_if_failed);
   }
 
   static asio::awaitable<void> refresh(std::shared_ptr<impl> self) {
@@ -262,6 +280,11 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
     if (refreshing)
       co_return result<void>{};
     refreshing = true;
+    // Cleared however this ends, an exception included: a stuck flag would stop every refresh.
+    struct refresh_guard {
+      bool& flag;
+      ~refresh_guard() { flag = false; }
+    } guard{refreshing};
     std::vector<endpoint> candidates;
     for (auto& [key, slot] : slots)
       if (slot.conn && slot.conn->is_open())
@@ -302,10 +325,8 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
         last = applied.error();
         continue;
       }
-      refreshing = false;
       co_return result<void>{};
     }
-    refreshing = false;
     if (closed)
       co_return make_error(errc::closed, "cluster was closed");
     co_return last ? *last : make_error(errc::no_config, "no node to refresh the config from");
@@ -322,6 +343,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
         co_await self->poll_timer.async_wait(asio::redirect_error(use_awaitable, ec));
         if (self->closed)
           co_return;
+        ++self->counts.config_polls;
         co_await self->refresh_config();
       }
     }
@@ -348,7 +370,14 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
         break;
       if (clock::now() >= deadline)
         co_return make_error(errc::timeout, "connecting to " + key + " timed out");
-      co_await sleep_for(milliseconds{5});  // someone else is connecting to this node
+      // Someone else is connecting to this node: sleep until that attempt ends (or our deadline
+      // passes), then look again.
+      auto woken = std::make_shared<asio::steady_timer>(ex, deadline);
+      slots[key].waiters.push_back(woken);
+      error_code ec;
+      co_await woken->async_wait(asio::redirect_error(use_awaitable, ec));
+      if (auto it = slots.find(key); it != slots.end())
+        std::erase(it->second.waiters, woken);
     }
     slots[key].connecting = true;
     auto o = options_for(e);
@@ -357,8 +386,10 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
     o.bootstrap_timeout = std::clamp(left, milliseconds{1}, opts.bootstrap_timeout);
     auto opened = co_await connection::open(ex, o);
     slots[key].connecting = false;
+    slots[key].wake_waiters();
     if (!opened)
       co_return opened.error();
+    ++counts.connections_opened;
     std::shared_ptr<connection> c = std::move(*opened);
     if (closed) {
       c->close();
@@ -373,8 +404,12 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
 
   // ---- the retry loop of every KV operation --------------------------------------------------
 
-  asio::awaitable<result<kv_response>> dispatch(std::string what, target_fn target,
-                                                build_fn build) {
+  // `idempotent`: the request may be sent again when a first attempt's outcome is unknown (it
+  // was written, then the connection closed). Otherwise that outcome is errc::ambiguous, as is a
+  // deadline passing after the request went out; requests never sent, NOT_MY_VBUCKET and
+  // temporary failures (the server applied nothing) are always retried.
+  asio::awaitable<result<kv_response>> dispatch(std::string what, target_fn target, build_fn build,
+                                                bool idempotent) {
     auto self = shared_from_this();
     retry_budget retry(opts.operation_timeout);
     for (;;) {
@@ -404,7 +439,13 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
       auto request = build(**c, r->vbucket);
       auto resp = co_await (*c)->execute(std::move(request), left);
       if (!resp) {
-        if (resp.error().code == errc::timeout) {
+        const auto code = resp.error().code;
+        if (!idempotent && (code == errc::ambiguous || code == errc::timeout))
+          co_return make_error(
+              errc::ambiguous,
+              what + ": " + resp.error().message +
+                  (code == errc::timeout ? "; it may or may not have been applied" : ""));
+        if (code == errc::timeout) {
           retry.note("no response from " + node.to_string(), false);
           continue;  // the deadline check above ends it
         }
@@ -424,7 +465,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
         if (!f.value.empty()) {
           auto json = mcbp::inflate_value(f.datatype(), f.value, mcbp::default_max_frame_size);
           if (json) {
-            auto a = apply_config(*json, node.host);
+            auto a = apply_config(*json, node.host, config_source::not_my_vbucket);
             applied = a && *a;
           }
         }
@@ -486,29 +527,71 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
     if (auto it = collection_ids.find(coll.path()); it != collection_ids.end())
       co_return it->second;
     auto self = shared_from_this();
-    const std::string path = coll.path();
-    const std::string what = "collection id lookup of '" + path + "'";
+    detail::collection_id_command cmd;
+    cmd.path = coll.path();
     target_fn target = [](const topology& t) -> std::optional<vbucket_route> {
       for (std::size_t i = 0; i < t.nodes.size(); ++i)
         if (t.nodes[i].kv.port != 0)
           return vbucket_route{0, i};
       return std::nullopt;
     };
-    build_fn build = [path](const connection&, std::uint16_t) {
-      return mcbp::get_collection_id_request{path}.encode();
+    build_fn build = [&cmd](const connection&, std::uint16_t vb) {
+      return cmd.encode().vbucket(vb);
     };
-    auto r = co_await dispatch(what, std::move(target), std::move(build));
+    auto r = co_await execute_command("collection id lookup of '" + cmd.path + "'",
+                                      std::move(target), std::move(build), cmd, &coll);
+    if (r)
+      collection_ids[cmd.path] = *r;
+    co_return r;
+  }
+
+  // Every operation ends here: dispatch() sends `cmd` where `target` routes it, with retries,
+  // and the command decodes the answer; statuses it does not decode become status_error().
+  template <class Command>
+  asio::awaitable<result<typename Command::result_type>> execute_command(std::string what,
+                                                                         target_fn target,
+                                                                         build_fn build,
+                                                                         const Command& cmd,
+                                                                         const collection* coll) {
+    auto self = shared_from_this();
+    auto r = co_await dispatch(what, std::move(target), std::move(build), cmd.idempotent());
     if (!r)
       co_return r.error();
     const auto& f = r->frame.view();
-    if (f.status() != mcbp::status::success)
-      co_return status_error("collection id lookup of '" + path + "'", f, &coll);
-    auto decoded = mcbp::get_collection_id_response::decode(f);
-    if (!decoded)
-      co_return make_error(errc::protocol_error, "bad GET_COLLECTION_ID response for '" + path +
-                                                     "': " + decoded.error().message());
-    collection_ids[path] = decoded->collection_id;
-    co_return decoded->collection_id;
+    if (!cmd.decodes(f.status()))
+      co_return status_error(what, f, coll);
+    co_return cmd.decode(f, r->vbucket, what);
+  }
+
+  // A document operation: the collection's id, then the key's vbucket on its active node.
+  template <class Command>
+  asio::awaitable<result<typename Command::result_type>> execute_on_key(collection coll,
+                                                                        std::string key,
+                                                                        Command cmd) {
+    auto self = shared_from_this();
+    auto cid = co_await resolve(coll);
+    if (!cid)
+      co_return cid.error();
+    // Callables are locals, not temporaries of the co_await (GCC 12 double-destroys those).
+    target_fn target = key_target(key);
+    build_fn build = [&](const connection& c, std::uint16_t vb) {
+      return cmd.encode(wire_key(c, *cid, key)).vbucket(vb);
+    };
+    co_return co_await execute_command(std::string(Command::name) + " '" + key + "'",
+                                       std::move(target), std::move(build), cmd, &coll);
+  }
+
+  // A bucket-level read sent to the node `target` picks.
+  template <class Command>
+  asio::awaitable<result<typename Command::result_type>> execute_on_node(std::string what,
+                                                                         target_fn target,
+                                                                         Command cmd) {
+    auto self = shared_from_this();
+    build_fn build = [&cmd](const connection&, std::uint16_t vb) {
+      return cmd.encode().vbucket(vb);
+    };
+    co_return co_await execute_command(std::move(what), std::move(target), std::move(build), cmd,
+                                       nullptr);
   }
 
   void close() {
@@ -516,9 +599,11 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
       return;
     closed = true;
     poll_timer.cancel();
-    for (auto& [key, slot] : slots)
+    for (auto& [key, slot] : slots) {
+      slot.wake_waiters();
       if (slot.conn)
         slot.conn->close();
+    }
     slots.clear();
     topology_handlers.clear();
   }
@@ -569,6 +654,7 @@ asio::awaitable<result<std::shared_ptr<cluster>>> cluster::connect(executor_type
     // Keep the seed connection if the map names it (on an alternate network it may not).
     const auto kv = p->topo->kv_endpoints();
     if (std::find(kv.begin(), kv.end(), e) != kv.end()) {
+      ++p->counts.connections_opened;
       p->attach(*c);
       p->slots[e.to_string()].conn = *c;
     } else {
@@ -617,7 +703,7 @@ asio::awaitable<result<std::shared_ptr<cluster>>> cluster::connect(executor_type
         only_timeouts && !failures.empty() ? errc::timeout : errc::connection_failed,
         std::move(msg));
   }
-  asio::co_spawn(ex, impl::poll_loop(p, p->opts.config_poll_interval), asio::detached);
+  asio::co_spawn(ex, impl::poll_loop(p, p->opts.config_poll_interval), rethrow_if_failed);
   co_return std::shared_ptr<cluster>(new cluster(std::move(p)));
 }
 
@@ -627,173 +713,42 @@ cluster::~cluster() {
   impl_->close();
 }
 
+// Each operation is its command (kv_command.hpp) run by execute_on_key(), which holds the impl.
 asio::awaitable<result<get_result>> cluster::get(collection coll, std::string key) {
-  auto p = impl_;
-  const std::string what = "get '" + key + "'";
-  auto cid = co_await p->resolve(coll);
-  if (!cid)
-    co_return cid.error();
-  // Callables are locals, not temporaries of the co_await (GCC 12 double-destroys those).
-  target_fn target = p->key_target(key);
-  build_fn build = [&](const connection& c, std::uint16_t vb) {
-    return mcbp::get_request{impl::wire_key(c, *cid, key)}.encode().vbucket(vb);
-  };
-  auto r = co_await p->dispatch(what, std::move(target), std::move(build));
-  if (!r)
-    co_return r.error();
-  const auto& f = r->frame.view();
-  if (f.status() != mcbp::status::success)
-    co_return p->status_error(what, f, &coll);
-  auto doc = mcbp::get_response::decode(f);
-  if (!doc)
-    co_return make_error(errc::protocol_error, what + ": bad response: " + doc.error().message());
-  auto value = mcbp::inflate_value(doc->datatype, doc->value, mcbp::default_max_frame_size);
-  if (!value)
-    co_return make_error(errc::protocol_error, what + ": bad value: " + value.error().message());
-  co_return get_result{std::move(*value), doc->flags,
-                       static_cast<std::uint8_t>(doc->datatype & ~mcbp::datatype::snappy),
-                       doc->cas};
+  detail::get_command cmd;
+  co_return co_await impl_->execute_on_key(std::move(coll), std::move(key), std::move(cmd));
 }
 
 asio::awaitable<result<mutation_result>> cluster::upsert(collection coll, std::string key,
                                                          std::string value,
                                                          upsert_options options) {
-  auto p = impl_;
-  const std::string what = "upsert '" + key + "'";
-  auto cid = co_await p->resolve(coll);
-  if (!cid)
-    co_return cid.error();
-  // Callables are locals, not temporaries of the co_await (GCC 12 double-destroys those).
-  target_fn target = p->key_target(key);
-  build_fn build = [&](const connection& c, std::uint16_t vb) {
-    mcbp::store_request s;
-    s.operation = options.cas != 0 ? mcbp::store_operation::replace : mcbp::store_operation::set;
-    s.key = impl::wire_key(c, *cid, key);
-    s.value = value;
-    s.flags = options.flags;
-    s.expiry = options.expiry;
-    s.datatype = options.datatype;
-    s.cas = options.cas;
-    return s.encode().vbucket(vb);
-  };
-  auto r = co_await p->dispatch(what, std::move(target), std::move(build));
-  if (!r)
-    co_return r.error();
-  const auto& f = r->frame.view();
-  if (f.status() != mcbp::status::success)
-    co_return p->status_error(what, f, &coll);
-  auto m = mcbp::mutation_response::decode(f);
-  if (!m)
-    co_return make_error(errc::protocol_error, what + ": bad response: " + m.error().message());
-  co_return mutation_result{m->cas, m->token, r->vbucket};
+  detail::upsert_command cmd;
+  cmd.value = std::move(value);
+  cmd.options = options;
+  co_return co_await impl_->execute_on_key(std::move(coll), std::move(key), std::move(cmd));
 }
 
 asio::awaitable<result<mutation_result>> cluster::remove(collection coll, std::string key,
                                                          std::uint64_t cas) {
-  auto p = impl_;
-  const std::string what = "remove '" + key + "'";
-  auto cid = co_await p->resolve(coll);
-  if (!cid)
-    co_return cid.error();
-  // Callables are locals, not temporaries of the co_await (GCC 12 double-destroys those).
-  target_fn target = p->key_target(key);
-  build_fn build = [&](const connection& c, std::uint16_t vb) {
-    return mcbp::remove_request{impl::wire_key(c, *cid, key), cas}.encode().vbucket(vb);
-  };
-  auto r = co_await p->dispatch(what, std::move(target), std::move(build));
-  if (!r)
-    co_return r.error();
-  const auto& f = r->frame.view();
-  if (f.status() != mcbp::status::success)
-    co_return p->status_error(what, f, &coll);
-  auto m = mcbp::mutation_response::decode(f);
-  if (!m)
-    co_return make_error(errc::protocol_error, what + ": bad response: " + m.error().message());
-  co_return mutation_result{m->cas, m->token, r->vbucket};
+  detail::remove_command cmd;
+  cmd.cas = cas;
+  co_return co_await impl_->execute_on_key(std::move(coll), std::move(key), std::move(cmd));
 }
 
 asio::awaitable<result<lookup_in_result>> cluster::lookup_in(
     collection coll, std::string key, std::vector<mcbp::subdoc_lookup_spec> specs,
     bool access_deleted) {
-  auto p = impl_;
-  const std::string what = "lookup_in '" + key + "'";
-  auto cid = co_await p->resolve(coll);
-  if (!cid)
-    co_return cid.error();
-  // Callables are locals, not temporaries of the co_await (GCC 12 double-destroys those).
-  target_fn target = p->key_target(key);
-  build_fn build = [&](const connection& c, std::uint16_t vb) {
-    mcbp::subdoc_multi_lookup_request q;
-    q.key = impl::wire_key(c, *cid, key);
-    q.specs = specs;
-    if (access_deleted)
-      q.doc_flags = mcbp::subdoc_doc_flag::access_deleted;
-    return q.encode().vbucket(vb);
-  };
-  auto r = co_await p->dispatch(what, std::move(target), std::move(build));
-  if (!r)
-    co_return r.error();
-  const auto& f = r->frame.view();
-  const auto s = f.status();
-  if (s != mcbp::status::success && s != mcbp::status::subdoc_success_deleted &&
-      s != mcbp::status::subdoc_multi_path_failure &&
-      s != mcbp::status::subdoc_multi_path_failure_deleted)
-    co_return p->status_error(what, f, &coll);
-  auto d = mcbp::subdoc_multi_lookup_response::decode(f);
-  if (!d)
-    co_return make_error(errc::protocol_error, what + ": bad response: " + d.error().message());
-  if (d->results.size() != specs.size())
-    co_return make_error(errc::protocol_error, what + ": " + std::to_string(d->results.size()) +
-                                                   " results for " + std::to_string(specs.size()) +
-                                                   " specs");
-  co_return lookup_in_result{std::move(d->results), f.cas(),
-                             s == mcbp::status::subdoc_success_deleted ||
-                                 s == mcbp::status::subdoc_multi_path_failure_deleted};
+  detail::lookup_in_command cmd;
+  cmd.specs = std::move(specs);
+  cmd.access_deleted = access_deleted;
+  co_return co_await impl_->execute_on_key(std::move(coll), std::move(key), std::move(cmd));
 }
 
 asio::awaitable<result<mutate_in_result>> cluster::mutate_in(
     collection coll, std::string key, std::vector<mcbp::subdoc_mutation_spec> specs,
     mutate_in_options options) {
-  auto p = impl_;
-  const std::string what = "mutate_in '" + key + "'";
-  auto cid = co_await p->resolve(coll);
-  if (!cid)
-    co_return cid.error();
-  // Callables are locals, not temporaries of the co_await (GCC 12 double-destroys those).
-  target_fn target = p->key_target(key);
-  build_fn build = [&](const connection& c, std::uint16_t vb) {
-    mcbp::subdoc_multi_mutation_request q;
-    q.key = impl::wire_key(c, *cid, key);
-    q.specs = specs;
-    q.doc_flags = options.doc_flags;
-    q.expiry = options.expiry;
-    q.cas = options.cas;
-    return q.encode().vbucket(vb);
-  };
-  auto r = co_await p->dispatch(what, std::move(target), std::move(build));
-  if (!r)
-    co_return r.error();
-  const auto& f = r->frame.view();
-  const auto s = f.status();
-  if (s == mcbp::status::subdoc_multi_path_failure ||
-      s == mcbp::status::subdoc_multi_path_failure_deleted) {
-    auto d = mcbp::subdoc_multi_mutation_response::decode(f);
-    if (!d || d->results.empty())
-      co_return make_error(errc::protocol_error, what + ": bad multi-path failure response");
-    const auto& bad = d->results.front();
-    const std::string spec_path = bad.index < specs.size() ? specs[bad.index].path : "?";
-    co_return make_error(
-        bad.status == mcbp::status::subdoc_path_enoent ? errc::path_not_found : errc::server_error,
-        what + ": path '" + spec_path + "' (spec " + std::to_string(bad.index) +
-            ") failed: " + std::string(mcbp::to_string(bad.status)),
-        bad.status);
-  }
-  if (s != mcbp::status::success)
-    co_return p->status_error(what, f, &coll);
-  auto d = mcbp::subdoc_multi_mutation_response::decode(f);
-  if (!d)
-    co_return make_error(errc::protocol_error, what + ": bad response: " + d.error().message());
-  co_return mutate_in_result{std::move(d->results), f.cas(), d->token};
+  detail::mutate_in_command cmd{std::move(specs), options};
+  co_return co_await impl_->execute_on_key(std::move(coll), std::move(key), std::move(cmd));
 }
 
 asio::awaitable<result<std::optional<std::string>>> cluster::lookup_xattr(collection coll,
@@ -850,23 +805,12 @@ asio::awaitable<result<std::vector<mcbp::vbucket_seqno>>> cluster::get_all_vb_se
           return vbucket_route{0, j};
       return std::nullopt;
     };
-    build_fn build = [collection_id](const connection&, std::uint16_t) {
-      mcbp::get_all_vb_seqnos_request q;
-      q.state = mcbp::vbucket_state::active;  // §3.17: Java asks every node for actives
-      q.collection_id = collection_id;
-      return q.encode();
-    };
-    auto r = co_await p->dispatch(what, std::move(target), std::move(build));
+    detail::all_vb_seqnos_command cmd;
+    cmd.collection_id = collection_id;
+    auto r = co_await p->execute_on_node(what, std::move(target), std::move(cmd));
     if (!r)
       co_return r.error();
-    const auto& f = r->frame.view();
-    if (f.status() != mcbp::status::success)
-      co_return p->status_error("GET_ALL_VB_SEQNOS on " + node.to_string(), f, nullptr);
-    auto d = mcbp::get_all_vb_seqnos_response::decode(f);
-    if (!d)
-      co_return make_error(errc::protocol_error, "bad GET_ALL_VB_SEQNOS response from " +
-                                                     node.to_string() + ": " + d.error().message());
-    all.insert(all.end(), d->entries.begin(), d->entries.end());
+    all.insert(all.end(), r->begin(), r->end());
   }
   std::sort(all.begin(), all.end(),
             [](const auto& a, const auto& b) { return a.vbucket < b.vbucket; });
@@ -881,25 +825,17 @@ asio::awaitable<result<std::vector<mcbp::vbucket_seqno>>> cluster::get_all_vb_se
   co_return unique;
 }
 
-asio::awaitable<result<std::vector<failover_entry>>> cluster::failover_log(std::uint16_t vbucket) {
+asio::awaitable<result<mcbp::failover_log>> cluster::failover_log(std::uint16_t vbucket) {
   auto p = impl_;
-  const std::string what = "failover log of vbucket " + std::to_string(vbucket);
   target_fn target = [vbucket](const topology& t) -> std::optional<vbucket_route> {
     auto n = t.active_node(vbucket);
     if (!n)
       return std::nullopt;
     return vbucket_route{vbucket, *n};
   };
-  build_fn build = [](const connection&, std::uint16_t vb) {
-    return mcbp::frame_builder::request(mcbp::opcode::get_failover_log).vbucket(vb);
-  };
-  auto r = co_await p->dispatch(what, std::move(target), std::move(build));
-  if (!r)
-    co_return r.error();
-  const auto& f = r->frame.view();
-  if (f.status() != mcbp::status::success)
-    co_return p->status_error(what, f, nullptr);
-  co_return decode_failover_log(f.value);
+  detail::failover_log_command cmd;
+  co_return co_await p->execute_on_node("failover log of vbucket " + std::to_string(vbucket),
+                                        std::move(target), std::move(cmd));
 }
 
 asio::awaitable<result<std::uint32_t>> cluster::collection_id(collection coll) {
@@ -940,6 +876,14 @@ connection_options cluster::connection_options_for(const endpoint& node) const {
 
 const cluster::executor_type& cluster::get_executor() const noexcept {
   return impl_->ex;
+}
+
+cluster_counters cluster::counters() const {
+  auto c = impl_->counts;
+  for (const auto& [key, slot] : impl_->slots)
+    if (slot.conn && slot.conn->is_open())
+      ++c.open_connections;
+  return c;
 }
 
 void cluster::close() {

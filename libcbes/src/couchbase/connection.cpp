@@ -1,9 +1,4 @@
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code
-// (libconsul/CMakeLists.txt silences the same ones for its sources).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "gcc_warnings.hpp"  // first: it silences GCC 12 false positives in what follows
 
 #include "cbes/couchbase/connection.hpp"
 
@@ -15,7 +10,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -75,8 +69,16 @@ std::string auth_failed_message(const std::string& user) {
 struct connection::impl : std::enable_shared_from_this<connection::impl> {
   struct pending {
     explicit pending(const executor_type& ex) : timer(ex) {}
+    // Expires at the request's deadline; cancelled when the outcome is set or the write queue
+    // has room again.
     asio::steady_timer timer;
     std::optional<result<mcbp::owned_frame>> outcome;
+    // Handed to the socket: from then on the server may act on it even if no answer comes.
+    bool written = false;
+  };
+  struct queued_write {
+    std::string bytes;
+    std::shared_ptr<pending> request;  // null for send()
   };
 
   impl(executor_type e, connection_options o)
@@ -97,7 +99,9 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
   asio::steady_timer watchdog;
   bool watchdog_fired = false;
 
-  std::deque<std::string> write_queue;
+  std::deque<queued_write> write_queue;
+  std::size_t queued_bytes = 0;  // in write_queue plus the batch being written
+  std::vector<std::shared_ptr<pending>> room_waiters;  // execute() calls waiting for room
   bool writing = false;
   std::unordered_map<std::uint32_t, std::shared_ptr<pending>> in_flight;
   std::uint32_t last_opaque = 0;
@@ -235,40 +239,96 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
     }
   }
 
+  bool has_room(std::size_t n) const noexcept {
+    return queued_bytes == 0 || queued_bytes + n <= opts.max_write_queue_bytes;
+  }
+
+  std::string queue_full_message() const {
+    return "the write queue to " + where() + " holds " + std::to_string(queued_bytes) +
+           " bytes (limit " + std::to_string(opts.max_write_queue_bytes) +
+           "): the server is not reading";
+  }
+
   void send(std::string bytes) {
     if (!open)
       return;
-    write_queue.push_back(std::move(bytes));
+    if (!has_room(bytes.size())) {
+      fail(make_error(errc::connection_closed, "closing: " + queue_full_message()));
+      return;
+    }
+    enqueue(std::move(bytes), nullptr);
+  }
+
+  void enqueue(std::string bytes, std::shared_ptr<pending> request) {
+    queued_bytes += bytes.size();
+    write_queue.push_back({std::move(bytes), std::move(request)});
     if (!writing) {
       writing = true;
-      asio::co_spawn(ex, write_loop(shared_from_this()), asio::detached);
+      spawn_loop(write_loop(shared_from_this()), "write");
     }
   }
 
+  // The I/O loops run detached from any caller; an exception in one (a throwing handler, an
+  // allocation failure) must end the connection like an I/O error, so that pending requests and
+  // the owner hear of it instead of waiting on a loop that is gone.
+  void spawn_loop(asio::awaitable<void> loop, const char* name) {
+    asio::co_spawn(
+        ex, std::move(loop), [weak = weak_from_this(), name](const std::exception_ptr& e) {
+          auto self = weak.lock();
+          if (!e || !self)
+            return;
+          std::string why = "unknown exception";
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& x) {
+            why = x.what();
+          } catch (...) {
+          }
+          self->writing = false;
+          self->fail(make_error(errc::connection_closed, "connection to " + self->where() + ": " +
+                                                             name + " loop failed: " + why));
+        });
+  }
+
+  // Room in the write queue: every waiting execute() looks again.
+  void wake_room_waiters() {
+    auto waiting = std::move(room_waiters);
+    room_waiters.clear();
+    for (auto& p : waiting)
+      p->timer.cancel();
+  }
+
   static asio::awaitable<void> write_loop(std::shared_ptr<impl> self) {
-    std::vector<std::string> batch;
+    std::vector<queued_write> batch;
     std::vector<asio::const_buffer> buffers;
     while (self->open && !self->write_queue.empty()) {
       batch.clear();
       buffers.clear();
       // Gather everything queued so far into one write (couchbase-cxx-client's session does the
       // same), bounded so one huge backlog does not become one giant syscall list.
+      std::size_t batch_bytes = 0;
       while (!self->write_queue.empty() && batch.size() < 256) {
         batch.push_back(std::move(self->write_queue.front()));
         self->write_queue.pop_front();
       }
-      for (const auto& b : batch)
-        buffers.emplace_back(asio::buffer(b));
+      for (const auto& b : batch) {
+        buffers.emplace_back(asio::buffer(b.bytes));
+        batch_bytes += b.bytes.size();
+        if (b.request)
+          b.request->written = true;
+      }
       error_code ec;
       if (self->tls)
         co_await asio::async_write(*self->tls, buffers, asio::redirect_error(use_awaitable, ec));
       else
         co_await asio::async_write(self->socket, buffers, asio::redirect_error(use_awaitable, ec));
+      self->queued_bytes -= std::min(batch_bytes, self->queued_bytes);
       if (ec) {
         self->fail(make_error(errc::connection_closed,
                               "write to " + self->where() + " failed: " + ec.message()));
         break;
       }
+      self->wake_room_waiters();
     }
     self->writing = false;
   }
@@ -284,23 +344,40 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
                                                      clock::duration timeout) {
     auto self = shared_from_this();
     if (!open)
-      co_return make_error(errc::connection_closed, "connection to " + where() + " is closed");
+      co_return make_error(errc::connection_closed,
+                           "connection to " + where() + " is closed; the request was not sent");
     const std::uint32_t opaque = next_opaque();
     request.opaque(opaque);
     auto p = std::make_shared<pending>(ex);
     p->timer.expires_after(timeout);
     in_flight.emplace(opaque, p);
-    send(request.build());
+    std::string bytes = request.build();
+    const auto waited_ms = [&] {
+      return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+    };
+    // Back-pressure: wait (on the request's own timer, cancelled when a write completes) until
+    // the queue has room, never past the deadline.
+    while (!has_room(bytes.size())) {
+      room_waiters.push_back(p);
+      error_code ec;
+      co_await p->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (p->outcome)
+        co_return std::move(*p->outcome);
+      if (ec != asio::error::operation_aborted) {
+        std::erase(room_waiters, p);
+        in_flight.erase(opaque);
+        co_return make_error(errc::timeout, "request to " + where() + " not sent within " +
+                                                waited_ms() + " ms: " + queue_full_message());
+      }
+    }
+    enqueue(std::move(bytes), p);
     error_code ec;
     co_await p->timer.async_wait(asio::redirect_error(use_awaitable, ec));
     if (p->outcome)
       co_return std::move(*p->outcome);
     in_flight.erase(opaque);
-    co_return make_error(
-        errc::timeout,
-        "request to " + where() + " timed out after " +
-            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
-            " ms");
+    co_return make_error(errc::timeout,
+                         "request to " + where() + " timed out after " + waited_ms() + " ms");
   }
 
   // ---- bootstrap (§2.1) ----------------------------------------------------------------------
@@ -313,6 +390,10 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
       co_return make_error(errc::timeout,
                            "bootstrap of " + where() + " timed out during " + name + " (after " +
                                std::to_string(opts.bootstrap_timeout.count()) + " ms)");
+    // A bootstrap step changes nothing worth knowing about: the connection just failed.
+    if (!r && r.error().code == errc::ambiguous)
+      co_return make_error(errc::connection_closed, "bootstrap of " + where() + " failed during " +
+                                                        name + ": " + r.error().message);
     co_return r;
   }
 
@@ -468,11 +549,20 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
 
   // ---- shutdown ------------------------------------------------------------------------------
 
+  // A request already written may have been acted on: its outcome is unknown (`ambiguous`), and
+  // only its sender knows whether repeating it is safe. One never written was not applied.
   void complete_all(const error& e) {
     auto waiting = std::move(in_flight);
     in_flight.clear();
+    room_waiters.clear();
     for (auto& [opaque, p] : waiting) {
-      p->outcome.emplace(e);
+      if (p->written)
+        p->outcome.emplace(make_error(errc::ambiguous,
+                                      e.message + "; the request was sent, it may or may not "
+                                                  "have been applied",
+                                      e.status));
+      else
+        p->outcome.emplace(e);
       p->timer.cancel();
     }
   }
@@ -484,6 +574,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
     write_queue.clear();
+    queued_bytes = 0;
   }
 
   void fail(const error& e) {
@@ -520,7 +611,7 @@ asio::awaitable<result<std::shared_ptr<connection>>> connection::open(executor_t
     co_return r.error();
   }
   p->open = true;
-  asio::co_spawn(p->ex, impl::read_loop(p), asio::detached);
+  p->spawn_loop(impl::read_loop(p), "read");
   if (auto r = co_await p->bootstrap(); !r) {
     p->close();
     co_return r.error();
@@ -582,6 +673,10 @@ const connection::executor_type& connection::get_executor() const noexcept {
 
 bool connection::is_open() const noexcept {
   return impl_->open;
+}
+
+std::size_t connection::queued_bytes() const noexcept {
+  return impl_->queued_bytes;
 }
 
 void connection::close() {

@@ -51,6 +51,8 @@ class category final : public boost::system::error_category {
         return "server error";
       case errc::closed:
         return "client closed";
+      case errc::ambiguous:
+        return "request sent without an answer: it may or may not have been applied";
     }
     return "unknown couchbase error";
   }

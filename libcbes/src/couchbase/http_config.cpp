@@ -1,9 +1,4 @@
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code
-// (libconsul/CMakeLists.txt silences the same ones for its sources).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "gcc_warnings.hpp"  // first: it silences GCC 12 false positives in what follows
 
 #include "http_config.hpp"
 

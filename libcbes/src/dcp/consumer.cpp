@@ -906,12 +906,9 @@ asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::states_
     auto log = co_await p->cl->failover_log(vb);
     if (!log)
       co_return log.error();
-    mcbp::failover_log flog;
-    for (const auto& e : *log)
-      flog.push_back({e.vbucket_uuid, e.seqno});
     // The high seqno is read first: a failover log read later can only be newer, and a
     // position at an older seqno of the newest branch is always valid.
-    out[vb] = stream_state::at(flog, high.contains(vb) ? high[vb] : 0);
+    out[vb] = stream_state::at(*log, high.contains(vb) ? high[vb] : 0);
   }
   co_return out;
 }

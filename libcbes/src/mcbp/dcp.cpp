@@ -10,6 +10,16 @@ namespace cbes::mcbp {
 
 using detail::direction;
 
+result<failover_log> decode_failover_log(std::string_view v) {
+  if (v.size() % 16 != 0)
+    return errc::bad_value;
+  failover_log log;
+  log.reserve(v.size() / 16);
+  for (std::size_t at = 0; at < v.size(); at += 16)
+    log.push_back({detail::load_u64(v, at), detail::load_u64(v, at + 8)});
+  return log;
+}
+
 namespace {
 
 std::string encode_failover_log(const failover_log& log) {
@@ -20,16 +30,6 @@ std::string encode_failover_log(const failover_log& log) {
     detail::put_u64(value, e.seqno);
   }
   return value;
-}
-
-result<failover_log> decode_failover_log(std::string_view v) {
-  if (v.size() % 16 != 0)
-    return errc::bad_value;
-  failover_log log;
-  log.reserve(v.size() / 16);
-  for (std::size_t at = 0; at < v.size(); at += 16)
-    log.push_back({detail::load_u64(v, at), detail::load_u64(v, at + 8)});
-  return log;
 }
 
 // A request with no extras, key or value.

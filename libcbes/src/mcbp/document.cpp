@@ -23,8 +23,8 @@ result<get_request> get_request::decode(const frame& f) {
   return get_request{std::string(f.key)};
 }
 
-frame_builder get_response::encode(status s) const {
-  auto b = frame_builder::response(opcode::get, s).cas(cas).datatype(datatype).value(value);
+frame_builder get_response::encode(opcode op, status s) const {
+  auto b = frame_builder::response(op, s).cas(cas).datatype(datatype).value(value);
   if (s == status::success) {
     std::string extras;
     detail::put_u32(extras, flags);
@@ -33,8 +33,19 @@ frame_builder get_response::encode(status s) const {
   return b;
 }
 
+namespace {
+
+bool is_get_family(opcode op) {
+  return op == opcode::get || op == opcode::get_and_touch || op == opcode::get_locked ||
+         op == opcode::get_replica;
+}
+
+}  // namespace
+
 result<get_response> get_response::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::get, direction::response))
+  if (!is_get_family(f.opcode()))
+    return errc::unexpected_opcode;
+  if (auto ec = detail::expect(f, f.opcode(), direction::response))
     return ec;
   get_response r;
   if (f.extras.size() == 4)

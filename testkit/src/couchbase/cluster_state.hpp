@@ -76,6 +76,7 @@ class cluster_state {
   std::int64_t rev_epoch = 1;
   int fail_ops_remaining = 0;
   std::uint16_t fail_ops_status = 0x86;
+  int drop_after_apply_remaining = 0;  // apply_then_drop_next_ops()
 
   void add_user(const couchbase_user& u);
   void create_bucket(const couchbase_bucket_options& b);

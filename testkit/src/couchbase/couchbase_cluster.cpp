@@ -671,6 +671,11 @@ void couchbase_cluster::fail_next_ops(int n, std::uint16_t status) {
   impl_->state.fail_ops_status = status;
 }
 
+void couchbase_cluster::apply_then_drop_next_ops(int n) {
+  std::lock_guard lock(impl_->state.mutex);
+  impl_->state.drop_after_apply_remaining = n;
+}
+
 void couchbase_cluster::end_stream(std::string_view bucket, std::uint16_t vb,
                                    mcbp::stream_end_reason reason) {
   if (!impl_->running)

@@ -345,8 +345,15 @@ std::string kv_session::handle_locked(const mcbp::frame& f) {
     default:
       break;
   }
-  if (is_data_op(f.opcode()))
-    return handle_document(f, *b);
+  if (is_data_op(f.opcode())) {
+    auto reply = handle_document(f, *b);
+    if (ctx_.state.drop_after_apply_remaining > 0) {
+      --ctx_.state.drop_after_apply_remaining;
+      close_after_ = true;  // applied, never answered
+      return {};
+    }
+    return reply;
+  }
   return error(f, status::unknown_command);
 }
 
@@ -564,6 +571,14 @@ std::string kv_session::value_out(const item& doc, std::string_view body,
   return out;
 }
 
+std::string kv_session::document_found(const mcbp::frame& f, const item& doc) const {
+  mcbp::get_response resp;
+  resp.flags = doc.flags;
+  resp.cas = doc.cas;
+  resp.value = value_out(doc, doc.body, resp.datatype);
+  return resp.encode(f.opcode()).opaque(f.opaque()).build();
+}
+
 std::string kv_session::mutation_done(const mcbp::frame& f, const bucket_state& b, std::uint16_t vb,
                                       const item& stored) {
   mcbp::mutation_response resp{stored.cas, std::nullopt};
@@ -601,8 +616,7 @@ std::string kv_session::handle_document(const mcbp::frame& f, bucket_state& b) {
     return unknown_collection(f, b);
   switch (f.opcode()) {
     case opcode::get:
-    case opcode::get_and_touch:
-      return f.opcode() == opcode::get ? handle_get(f, b, vb, id) : handle_touch(f, b, vb, id);
+      return handle_get(f, b, vb, id);
     case opcode::set:
     case opcode::add:
     case opcode::replace:
@@ -610,6 +624,7 @@ std::string kv_session::handle_document(const mcbp::frame& f, bucket_state& b) {
     case opcode::remove:
       return handle_remove(f, b, vb, id);
     case opcode::touch:
+    case opcode::get_and_touch:
       return handle_touch(f, b, vb, id);
     case opcode::subdoc_multi_lookup:
       return handle_lookup_in(f, b, vb, id);
@@ -627,11 +642,7 @@ std::string kv_session::handle_get(const mcbp::frame& f, bucket_state& b, std::u
   const item* doc = ctx_.state.live_document(b, vb, id);
   if (!doc)
     return error(f, status::key_enoent);
-  mcbp::get_response resp;
-  resp.flags = doc->flags;
-  resp.cas = doc->cas;
-  resp.value = value_out(*doc, doc->body, resp.datatype);
-  return resp.encode().opaque(f.opaque()).build();
+  return document_found(f, *doc);
 }
 
 std::string kv_session::handle_store(const mcbp::frame& f, bucket_state& b, std::uint16_t vb,
@@ -712,11 +723,7 @@ std::string kv_session::handle_touch(const mcbp::frame& f, bucket_state& b, std:
   const item& stored = state.write(b, vb, std::move(next));
   if (f.opcode() == opcode::touch)
     return mutation_done(f, b, vb, stored);
-  mcbp::get_response resp;
-  resp.flags = stored.flags;
-  resp.cas = stored.cas;
-  resp.value = value_out(stored, stored.body, resp.datatype);
-  return resp.encode().opaque(f.opaque()).build();
+  return document_found(f, stored);
 }
 
 std::string kv_session::handle_lookup_in(const mcbp::frame& f, bucket_state& b, std::uint16_t vb,

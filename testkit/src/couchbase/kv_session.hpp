@@ -92,6 +92,9 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
                             const item& stored);
   bool has(mcbp::feature x) const { return features_.count(x) != 0; }
   std::string value_out(const item& doc, std::string_view body, std::uint8_t& datatype) const;
+  // The GET-family answer (GET, GET_AND_TOUCH) with `doc`'s flags, CAS and value, under the
+  // request's opcode and opaque.
+  std::string document_found(const mcbp::frame& f, const item& doc) const;
 
   server_context& ctx_;
   std::size_t node_;

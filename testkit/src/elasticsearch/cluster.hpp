@@ -17,29 +17,11 @@
 
 #include "bulk_parser.hpp"
 #include "cbes/testkit/elasticsearch.hpp"
+#include "errors.hpp"
+#include "flavor.hpp"
 
 namespace cbes::testkit::es {
 
-// What differs between the emulated products (elasticsearch-api.md §1.1, §2.6, §2.7, §3.3).
-struct flavor_traits {
-  elasticsearch_flavor flavor = elasticsearch_flavor::elasticsearch_8;
-  std::string version;
-  bool opensearch = false;
-  int major = 8;
-  bool type_in_responses = false;  // "_type":"_doc" (ES 7, OpenSearch 1)
-  bool document_parsing_8 = true;  // ES >= 8.8: document_parsing_exception + "[l:c] "
-  const char* rejected_type = "es_rejected_execution_exception";
-  const char* json_parse_type = "x_content_parse_exception";
-
-  static flavor_traits make(elasticsearch_flavor f, std::string version);
-};
-
-// A JSON error envelope member: {"type":..,"reason":..,...}.
-boost::json::object error_cause(std::string_view type, std::string_view reason);
-// The standard whole-request body {"error":{"root_cause":[..],...},"status":S} (§1.5).
-boost::json::object error_body(boost::json::object cause, int status);
-// `index_not_found_exception` with its resource keys (§4.1).
-boost::json::object index_not_found(std::string_view index, std::string_view reason = {});
 // "" when valid, else the `Invalid index name [..], <why>` reason (§2.9).
 std::string invalid_index_name_reason(std::string_view name);
 

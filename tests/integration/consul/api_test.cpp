@@ -150,7 +150,6 @@ TEST_CASE("two clients racing a cas write: exactly one wins") {
     CHECK(wins == 1);
     consul::kv_put_options create_only;
     create_only.cas = 0;
-    // Results go to locals first: GCC 12 miscompiles co_await inside Catch's macros.
     auto existing = co_await a.kv().put("counter", "x", create_only);
     auto fresh = co_await a.kv().put("fresh", "x", create_only);
     CHECK_FALSE(existing.value());
@@ -228,7 +227,6 @@ TEST_CASE("acquire and release lock a key for one session at a time") {
     acq1.acquire = *s1;
     consul::kv_put_options acq2;
     acq2.acquire = *s2;
-    // Results go to locals first: GCC 12 miscompiles co_await inside Catch's macros.
     auto first = co_await c.kv().put("lock", "one", acq1);
     auto second = co_await c.kv().put("lock", "two", acq2);
     CHECK(first.value());

@@ -34,10 +34,12 @@ TEST_CASE("a blocking query wakes promptly when the key changes") {
     REQUIRE(first);
     auto ex = co_await asio::this_coro::executor;
     std::chrono::steady_clock::time_point written;
+    const auto mark = f.agent.queries_parked();
     asio::co_spawn(
         ex,
         [&]() -> asio::awaitable<void> {
-          co_await sleep(300ms);
+          const bool waits = co_await parked(f.agent, mark + 1);
+          CHECK(waits);
           written = std::chrono::steady_clock::now();
           co_await writer.kv().put("wake", "1");
         },
@@ -64,12 +66,16 @@ TEST_CASE("watch yields distinct values only and ignores spurious wake-ups") {
     REQUIRE(one);
     CHECK(one->value->value == "a");
     auto ex = co_await asio::this_coro::executor;
+    const auto mark = f.agent.queries_parked();
     asio::co_spawn(
         ex,
         [&]() -> asio::awaitable<void> {
-          co_await sleep(200ms);
+          const bool waits = co_await parked(f.agent, mark + 1);
+          CHECK(waits);
           f.agent.spurious_wakeup();
-          co_await sleep(200ms);
+          // The watch asks again after the empty wake-up; the change must reach that poll.
+          const bool waits_again = co_await parked(f.agent, mark + 2);
+          CHECK(waits_again);
           co_await c.kv().put("w", "b");
         },
         asio::detached);
@@ -91,12 +97,16 @@ TEST_CASE("watch resets to index 0 when the index goes backwards and keeps deliv
     REQUIRE(one);
     const auto high = w.index();
     auto ex = co_await asio::this_coro::executor;
+    const auto mark = f.agent.queries_parked();
     asio::co_spawn(
         ex,
         [&]() -> asio::awaitable<void> {
-          co_await sleep(200ms);
+          const bool waits = co_await parked(f.agent, mark + 1);
+          CHECK(waits);
           f.agent.reset_index();
-          co_await sleep(200ms);
+          // The watch starts over from index 0, then blocks on the new, lower index.
+          const bool waits_again = co_await parked(f.agent, mark + 2);
+          CHECK(waits_again);
           co_await c.kv().put("r", "after");
         },
         asio::detached);
@@ -115,21 +125,24 @@ TEST_CASE("watch survives dropped long polls") {
   agent_fixture f;
   consul::client c(f.io.get_executor(), options_for(f.agent));
   run(f.io, [&]() -> asio::awaitable<void> {
-    // Await into locals: with GCC 12, REQUIRE(co_await ...) runs the operation twice.
     auto put = co_await c.kv().put("d", "1");
     REQUIRE(put.has_value());
     auto w = watch_key(c, "d", 30s);
     auto first = co_await w.next();
     REQUIRE(first.has_value());
     auto ex = co_await asio::this_coro::executor;
+    const auto mark = f.agent.queries_parked();
     asio::co_spawn(
         ex,
         [&]() -> asio::awaitable<void> {
-          co_await sleep(300ms);
-          f.agent.drop_long_polls();
-          co_await sleep(300ms);
-          f.agent.drop_long_polls();
-          co_await sleep(300ms);
+          // Each drop hits a poll that is parked; the watch reconnects and parks again.
+          for (std::uint64_t poll = 1; poll <= 2; ++poll) {
+            const bool waits = co_await parked(f.agent, mark + poll);
+            CHECK(waits);
+            f.agent.drop_long_polls();
+          }
+          const bool waits = co_await parked(f.agent, mark + 3);
+          CHECK(waits);
           co_await c.kv().put("d", "2");
         },
         asio::detached);
@@ -212,10 +225,12 @@ TEST_CASE("closing the client ends a pending long poll promptly") {
     REQUIRE(co_await c.kv().put("lp", "1"));
     auto first = co_await c.kv().get("lp");
     auto ex = co_await asio::this_coro::executor;
+    const auto mark = f.agent.queries_parked();
     asio::co_spawn(
         ex,
         [&]() -> asio::awaitable<void> {
-          co_await sleep(300ms);
+          const bool waits = co_await parked(f.agent, mark + 1);
+          CHECK(waits);
           c.close();
         },
         asio::detached);
@@ -235,8 +250,12 @@ TEST_CASE("cancelling the awaiting coroutine ends a pending long poll promptly")
     REQUIRE(co_await c.kv().put("lp", "1"));
     auto first = co_await c.kv().get("lp");
     const auto start = std::chrono::steady_clock::now();
-    auto which = co_await (c.kv().get("lp", blocking(first->meta.index, 60s)) || sleep(300ms));
-    CHECK(which.index() == 1);  // the timer won; the long poll was cancelled
+    const auto mark = f.agent.queries_parked();
+    auto which =
+        co_await (c.kv().get("lp", blocking(first->meta.index, 60s)) || parked(f.agent, mark + 1));
+    // The park signal won: the long poll was parked in the agent when it was cancelled.
+    REQUIRE(which.index() == 1);
+    CHECK(std::get<1>(which));
     CHECK(std::chrono::steady_clock::now() - start < 10s);
     // The client still works afterwards.
     CHECK(co_await c.kv().get("lp"));

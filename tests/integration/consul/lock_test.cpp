@@ -52,7 +52,8 @@ TEST_CASE("lock handover: the contender takes over when the holder's session is 
     CHECK(la.held());
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(ex, lb.acquire(), asio::detached);
-    co_await sleep(300ms);
+    const bool contending = co_await waiting(f.agent, 2);  // a's monitor and b's acquire
+    REQUIRE(contending);
     CHECK_FALSE(lb.held());
     CHECK((co_await a.kv().get("service/test/leader"))->value->value == "a");
     // The operator kills the holder's session: a loses, b takes over.
@@ -81,7 +82,8 @@ TEST_CASE("lock handover when the holder abdicates: one txn, no waiting for lock
     REQUIRE(co_await la.acquire());
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(ex, lb.acquire(), asio::detached);
-    co_await sleep(300ms);
+    const bool contending = co_await waiting(f.agent, 2);  // a's monitor and b's acquire
+    REQUIRE(contending);
     CHECK_FALSE(lb.held());
     const auto start = std::chrono::steady_clock::now();
     REQUIRE(co_await la.abdicate());
@@ -108,7 +110,8 @@ TEST_CASE("lock handover when the holder's session expires (manual clock)") {
     REQUIRE(co_await la.acquire());
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(ex, lb.acquire(), asio::detached);
-    co_await sleep(300ms);
+    const bool contending = co_await waiting(f.agent, 2);  // a's monitor and b's acquire
+    REQUIRE(contending);
     CHECK_FALSE(lb.held());
     f.agent.advance(21s);  // past 2 x TTL
     auto lost = co_await la.wait_lost();
@@ -134,8 +137,10 @@ TEST_CASE("lock-delay is honoured: a free key is not acquired before it passes")
     REQUIRE(co_await la.acquire());
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(ex, lb.acquire(), asio::detached);
-    co_await sleep(200ms);
+    const bool contending = co_await waiting(f.agent, 2);  // a's monitor and b's acquire
+    REQUIRE(contending);
     REQUIRE(co_await a.session().destroy(la.session_id()));  // starts a 15 s lock-delay
+    // Not a synchronisation: a window in which b tries (every 100 ms) and must be refused.
     co_await sleep(1s);
     auto key = co_await b.kv().get("service/test/leader");
     REQUIRE(key->value);
@@ -154,7 +159,8 @@ TEST_CASE("a lock holder is told when its key is deleted") {
   consul::lock la(a, fast_lock("a"));
   run(f.io, [&]() -> asio::awaitable<void> {
     REQUIRE(co_await la.acquire());
-    co_await sleep(200ms);
+    const bool monitoring = co_await waiting(f.agent, 1);  // a's monitor
+    REQUIRE(monitoring);
     REQUIRE(co_await a.kv().remove("service/test/leader"));
     auto lost = co_await la.wait_lost();
     CHECK(lost.error().code == errc::lock_lost);
@@ -177,7 +183,8 @@ TEST_CASE("lock handover when the holder's lock object is destroyed") {
     REQUIRE(co_await la->acquire());
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(ex, lb.acquire(), asio::detached);
-    co_await sleep(300ms);
+    const bool contending = co_await waiting(f.agent, 2);  // a's monitor and b's acquire
+    REQUIRE(contending);
     CHECK_FALSE(lb.held());
     la.reset();  // renewer and monitor stop; release + destroy run in the background
     CHECK(co_await eventually_held(lb, 10s));
@@ -200,7 +207,8 @@ TEST_CASE("a lock destroyed while its acquire waits stands down and leaves nothi
     asio::co_spawn(ex, lb->acquire(), [&](std::exception_ptr, consul::result<void> r) {
       outcome.emplace(std::move(r));
     });
-    co_await sleep(300ms);  // b waits in a blocking query on the held key
+    const bool contending = co_await waiting(f.agent, 2);  // b waits on the held key, a monitors it
+    REQUIRE(contending);
     lb.reset();
     CHECK(co_await la.release());  // wakes b's query: it must not take the free key now
     for (int i = 0; i < 500 && !outcome; ++i)

@@ -106,3 +106,35 @@ TEST_CASE("two topology subscribers both hear a change while a DCP consumer runs
   client.reset();
   drain(io);
 }
+
+TEST_CASE("a throwing topology handler surfaces from run() and does not silence the others") {
+  cbes::testkit::couchbase_cluster fake(fake_options(2));
+  fake.start();
+  asio::io_context io;
+  auto o = client_options(fake);
+  o.config_poll_interval = 3600s;  // the push is what brings the change
+  auto client = connect_client(io, o);
+  client->on_topology_change(
+      [](std::shared_ptr<const cb::topology>) { throw std::runtime_error("subscriber bug"); });
+  int heard = 0;
+  client->on_topology_change([&](std::shared_ptr<const cb::topology>) { ++heard; });
+  fake.move_vbucket("default", 0, 1 - fake.active_node("default", 0));
+  std::string thrown;
+  const auto limit = std::chrono::steady_clock::now() + 30s;
+  io.restart();
+  while ((heard == 0 || thrown.empty()) && std::chrono::steady_clock::now() < limit) {
+    try {
+      io.run_one_for(100ms);
+    } catch (const std::runtime_error& e) {
+      thrown = e.what();
+    }
+  }
+  CHECK(heard == 1);
+  CHECK(thrown == "subscriber bug");
+  // The connection that carried the push is still there: a subscriber's bug is not its failure.
+  CHECK(client->counters().open_connections == 1);
+  CHECK(client->counters().connections_opened == 1);
+  client->close();
+  client.reset();
+  drain(io);
+}

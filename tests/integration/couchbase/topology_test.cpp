@@ -14,12 +14,13 @@ struct fixture {
   asio::io_context io;
   std::shared_ptr<cb::cluster> client;
 
-  fixture(std::size_t nodes, bool push) : fake(fake_options(nodes)) {
+  // `poll`: refresh the config every 2.5 s as well (off in effect otherwise, so that pushes or
+  // NOT_MY_VBUCKET bodies are what moves the client).
+  fixture(std::size_t nodes, bool push, bool poll = true) : fake(fake_options(nodes)) {
     fake.start();
     auto o = client_options(fake);
     o.config_push = push;
-    // Polling off (in effect) so the NMVB path is what moves the client when push is off.
-    o.config_poll_interval = push ? 2500ms : 3600000ms;
+    o.config_poll_interval = push && poll ? 2500ms : 3600000ms;
     client = connect_client(io, o);
   }
   ~fixture() {
@@ -72,6 +73,7 @@ TEST_CASE("a pushed config updates the topology without any operation") {
     CHECK(awaited1);
     CHECK(f.client->current_topology()->active_node(5) == to);
   }());
+  CHECK(f.client->counters().configs_pushed >= 1);
 }
 
 TEST_CASE("vbucket moves in the middle of a stream of writes lose nothing (NMVB path)") {
@@ -85,14 +87,27 @@ TEST_CASE("vbucket moves in the middle of a stream of writes lose nothing (NMVB 
     }
   });
   CHECK(f.client->current_topology()->rev == f.fake.config_rev());
+  const auto counts = f.client->counters();
+  CHECK(counts.configs_pushed == 0);
+  CHECK(counts.configs_from_not_my_vbucket > 0);
 }
 
 TEST_CASE("vbucket moves in the middle of a stream of writes lose nothing (push path)") {
-  fixture f(2, true);
+  fixture f(2, true, false);
   f.stream_with(300, 100, [&] {
     for (std::uint16_t vb = 0; vb < 64; vb += 3)
       f.fake.move_vbucket("default", vb, 1 - f.fake.active_node("default", vb));
   });
+  // The last pushed revision is applied, and without a poll: pushes (or the NOT_MY_VBUCKET
+  // bodies of requests that raced them) carried it.
+  run(f.io, [&]() -> asio::awaitable<void> {
+    auto latest = co_await eventually(
+        [&] { return f.client->current_topology()->rev == f.fake.config_rev(); });
+    CHECK(latest);
+  }());
+  const auto counts = f.client->counters();
+  CHECK(counts.configs_pushed > 0);
+  CHECK(counts.config_polls == 0);
 }
 
 TEST_CASE("a node failover in the middle of a stream of writes loses nothing") {
@@ -112,7 +127,16 @@ TEST_CASE("a node failover without config push is found through the dead connect
 
 TEST_CASE("all connections dropped in the middle of a stream are re-opened") {
   fixture f(2, true);
-  f.stream_with(200, 80, [&] { f.fake.drop_connections(); });
+  cb::cluster_counters before;
+  f.stream_with(200, 80, [&] {
+    before = f.client->counters();
+    f.fake.drop_connections();
+  });
+  REQUIRE(before.open_connections == 2);
+  const auto after = f.client->counters();
+  CHECK(after.connections_opened >= before.connections_opened + 2);  // both nodes again
+  CHECK(after.open_connections == 2);
+  CHECK(f.fake.connection_count() == 2);
 }
 
 TEST_CASE("a node added and rebalanced in is used after the move") {

@@ -1,12 +1,11 @@
-// The DCP consumer's live bytes as Wireshark sees them (issue 4: "the bytes on the wire decode
-// cleanly in Wireshark's Couchbase dissector"). A 2-node fake advertises an external network
-// whose KV ports are tcp_recorders in front of each node (advertise_external_kv_port), so the
-// cluster client with `network=external` — bootstrap and every DCP connection — runs through
-// the recorders. The consumer streams from the beginning with xattrs, Snappy compression, a
-// collections filter, flow control with a small buffer (BUFFER_ACKs) and a short NOOP interval;
-// mutations, deletions, expirations and system events flow in backfill and in memory. tshark
-// must then decode every frame without malformed packets or expert errors, and show the DCP
-// opcodes the session used (mcbp-dcp-protocol.md §3).
+// The DCP consumer's live bytes as Wireshark sees them: they must decode cleanly in Wireshark's
+// Couchbase dissector. A 2-node fake advertises an external network whose KV ports are
+// tcp_recorders in front of each node (advertise_external_kv_port), so the cluster client with
+// `network=external` — bootstrap and every DCP connection — runs through the recorders. The
+// consumer streams from the beginning with xattrs, Snappy compression, a collections filter, flow
+// control with a small buffer (BUFFER_ACKs) and a short NOOP interval; mutations, deletions,
+// expirations and system events flow in backfill and in memory. tshark must then decode every
+// frame without malformed packets or expert errors, and show the DCP opcodes the session used.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include <catch2/catch.hpp>
@@ -31,11 +30,10 @@ std::string value_for(int i) {
   return R"({"i":)" + std::to_string(i) + R"(,"text":")" + std::string(2000, 'x') + "\"}";
 }
 
-// Opcodes tshark decoded (couchbase.opcode, e.g. "0x57") over the given server ports.
-
 }  // namespace
 
 TEST_CASE("tshark decodes a live DCP session through the external network without errors") {
+  require_tshark();
   auto fo = fake_options(2, vbuckets);
   fo.external = cbes::testkit::couchbase_external_address{"localhost", true};
   cbes::testkit::couchbase_cluster fake(fo);
@@ -166,12 +164,8 @@ TEST_CASE("tshark decodes a live DCP session through the external network withou
     CHECK(rec->connections() >= 1);
     CHECK(rec->bytes_recorded() > 0);
   }
-  if (!have_tshark()) {
-    WARN("tshark not installed (scripts/install-deps.sh): DCP pcaps not dissected");
-    return;
-  }
   // Wireshark 4.0's dissector parses an XATTR section before inflating a Snappy value, so a
-  // value that is both (one Snappy block holding xattrs + body, as kv_engine sends it, §4.9)
+  // value that is both (one Snappy block holding xattrs + body, as kv_engine sends it)
   // shows as malformed there; those frames are checked by the consumer's own decoding above
   // (with_xattrs), every other frame must dissect cleanly.
   const std::string problems_here = std::string("(") + problems_filter +

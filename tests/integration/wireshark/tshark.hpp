@@ -1,6 +1,7 @@
 #pragma once
-// Runs tshark on a pcap file for the Wireshark checks; tests skip (with a warning) when tshark
-// is not installed (scripts/install-deps.sh installs it).
+// Runs tshark on a pcap file for the Wireshark checks. tshark is the only decoder independent of
+// our codec, so a test that needs it starts with require_tshark(): without tshark it fails, or
+// is skipped when CBES_ALLOW_SKIP=tshark (scripts/install-deps.sh installs tshark).
 #include <unistd.h>
 #include <array>
 #include <atomic>
@@ -10,10 +11,12 @@
 #include <sstream>
 #include <string>
 
+#include "support/require_tool.hpp"
+
 namespace wireshark_it {
 
-inline bool have_tshark() {
-  return std::system("command -v tshark >/dev/null 2>&1") == 0;
+inline void require_tshark() {
+  cbes::test::require_program("tshark");
 }
 
 // Output of `tshark <args> <pipe>`, stderr included (tshark exits 0 even for an invalid display

@@ -1,9 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "cbes/couchbase/cluster.hpp"
 #include "cbes/couchbase/topology.hpp"
+#include "cbes/mcbp/dcp.hpp"
 #include "cbes/util/crc32.hpp"
 #include "unit/couchbase/result_printer.hpp"
 
@@ -142,16 +145,19 @@ TEST_CASE("server list entries without nodesExt still route on the default netwo
   CHECK_FALSE(couchbase::make_topology(cfg, "default", true));  // TLS port unknown
 }
 
-TEST_CASE("failover logs decode newest first and refuse ragged lengths") {
+TEST_CASE("the cluster's failover log is the mcbp failover log, decoded newest first") {
+  // One type for a failover log across the codec, the cluster and the DCP consumer.
+  static_assert(std::is_same_v<decltype(std::declval<couchbase::cluster&>().failover_log(0)),
+                               boost::asio::awaitable<couchbase::result<mcbp::failover_log>>>);
   std::string v(32, '\0');
   v[7] = 1;    // uuid 1
   v[15] = 10;  // seqno 10
   v[23] = 2;
   v[31] = 0;
-  auto log = couchbase::decode_failover_log(v);
+  auto log = mcbp::decode_failover_log(v);
   REQUIRE(log);
   REQUIRE(log->size() == 2);
-  CHECK(log->at(0) == couchbase::failover_entry{1, 10});
-  CHECK(log->at(1) == couchbase::failover_entry{2, 0});
-  CHECK_FALSE(couchbase::decode_failover_log(std::string(17, '\0')));
+  CHECK(log->at(0) == mcbp::failover_entry{1, 10});
+  CHECK(log->at(1) == mcbp::failover_entry{2, 0});
+  CHECK_FALSE(mcbp::decode_failover_log(std::string(17, '\0')));
 }

@@ -213,7 +213,7 @@ TEST_CASE("GET request and response with flags, datatype and CAS") {
   r.value = "{}";
   r.datatype = datatype::json;
   r.cas = 0x1234;
-  const auto resp = r.encode().opaque(1).build();
+  const auto resp = r.encode(opcode::get).opaque(1).build();
   CHECK(to_hex(resp) == to_hex(from_hex("81 00 0000 04 01 0000 00000006 00000001 0000000000001234"
                                         "02000006 7b7d")));
   const auto back = get_response::decode(parse(resp));
@@ -222,9 +222,24 @@ TEST_CASE("GET request and response with flags, datatype and CAS") {
   CHECK(back->value == "{}");
   CHECK(back->cas == 0x1234);
   // An error response has no flags: fine; a success without them lies.
-  CHECK(get_response::decode(parse(get_response{}.encode(status::key_enoent).build())));
+  CHECK(
+      get_response::decode(parse(get_response{}.encode(opcode::get, status::key_enoent).build())));
   CHECK(get_response::decode(parse(frame_builder::response(opcode::get).build())).error() ==
         errc::bad_extras);
+}
+
+TEST_CASE("a GET_AND_TOUCH response carries GET_AND_TOUCH, not GET") {
+  get_response r;
+  r.flags = 7;
+  r.value = "v";
+  const auto resp = r.encode(opcode::get_and_touch).opaque(9).build();
+  CHECK(to_hex(resp.substr(0, 2)) == to_hex(from_hex("81 1d")));
+  const auto back = get_response::decode(parse(resp));
+  REQUIRE(back);
+  CHECK(back->flags == 7);
+  // Another command's response is not a GET-family body.
+  CHECK(get_response::decode(parse(mutation_response{}.encode(opcode::set).build())).error() ==
+        errc::unexpected_opcode);
 }
 
 TEST_CASE("SET/ADD/REPLACE carry flags and expiry extras; responses may carry a token") {

@@ -3,8 +3,10 @@
 // `/pools/default/b/<bucket>` as fallback), the vbucket map, routing of each key to its active
 // node, config refresh (NOT_MY_VBUCKET bodies, server pushes, polling; newer (epoch, rev) only,
 // mcbp-dcp-protocol.md §2.5, §4.5) and the KV operations the connector needs. Temporary failures
-// (Etmpfail, Ebusy), NOT_MY_VBUCKET and lost connections are retried until the operation
-// timeout.
+// (Etmpfail, Ebusy), NOT_MY_VBUCKET and requests never sent are retried until the operation
+// timeout. A request sent on a connection that then closed is retried only when sending it twice
+// is harmless (reads, plain upserts); otherwise (remove, CAS upsert, most mutate_in) the
+// operation fails with errc::ambiguous, as does one sent without an answer by the deadline.
 //
 //   cluster_options o;
 //   o.seeds = "cb1.local,cb2.local"; o.username = "cbes"; o.password = pw; o.bucket = "meta";
@@ -28,6 +30,7 @@
 #include "cbes/couchbase/connection.hpp"
 #include "cbes/couchbase/error.hpp"
 #include "cbes/couchbase/topology.hpp"
+#include "cbes/mcbp/dcp.hpp"
 #include "cbes/mcbp/document.hpp"
 #include "cbes/mcbp/sasl.hpp"
 #include "cbes/mcbp/subdoc.hpp"
@@ -114,10 +117,15 @@ struct mutate_in_result {
   std::optional<mcbp::mutation_token> token;
 };
 
-struct failover_entry {
-  std::uint64_t vbucket_uuid = 0;
-  std::uint64_t seqno = 0;
-  bool operator==(const failover_entry&) const = default;
+// What the cluster has done so far (cluster::counters()): how configs arrived, how many
+// connections were opened and are open now.
+struct cluster_counters {
+  std::uint64_t configs_pushed = 0;               // applied from a server push (§2.5)
+  std::uint64_t configs_from_not_my_vbucket = 0;  // applied from a NOT_MY_VBUCKET body (§4.5)
+  std::uint64_t configs_fetched = 0;              // applied from GET_CLUSTER_CONFIG or HTTP
+  std::uint64_t config_polls = 0;                 // polling rounds run
+  std::uint64_t connections_opened = 0;           // KV connections opened, bootstrap included
+  std::size_t open_connections = 0;               // KV connections open now
 };
 
 class cluster {
@@ -191,7 +199,7 @@ class cluster {
   // The failover log of a vbucket from its active node, newest entry first (§3.4).
   //
   //   auto log = co_await c->failover_log(12);   // log->front().vbucket_uuid
-  boost::asio::awaitable<result<std::vector<failover_entry>>> failover_log(std::uint16_t vbucket);
+  boost::asio::awaitable<result<mcbp::failover_log>> failover_log(std::uint16_t vbucket);
 
   // The id of a collection (GET_COLLECTION_ID, cached). errc::unknown_collection when absent.
   //
@@ -209,7 +217,9 @@ class cluster {
   // never replaces another owner's (the DCP consumer subscribes next to the application).
   // Handlers run on the cluster's executor in subscription order; one added or removed while a
   // change is being notified takes effect from the next change. Returns the id for
-  // remove_topology_handler(); close() drops every subscription.
+  // remove_topology_handler(); close() drops every subscription. An exception from a handler
+  // does not stop the others or the cluster: it is rethrown from the executor (out of
+  // io_context::run()), like any throwing Asio handler.
   //
   //   auto id = c->on_topology_change([](std::shared_ptr<const topology> t) { log(t->rev); });
   //   c->remove_topology_handler(id);
@@ -226,6 +236,9 @@ class cluster {
 
   const executor_type& get_executor() const noexcept;
 
+  //   CHECK(c->counters().open_connections == 2);
+  cluster_counters counters() const;
+
   // Closes every connection; pending operations end with errc::closed. Idempotent.
   void close();
 
@@ -234,8 +247,5 @@ class cluster {
   explicit cluster(std::shared_ptr<impl> p);
   std::shared_ptr<impl> impl_;
 };
-
-// Decodes a failover log value: n × (u64 uuid, u64 seqno), newest first (§3.4).
-result<std::vector<failover_entry>> decode_failover_log(std::string_view value);
 
 }  // namespace cbes::couchbase

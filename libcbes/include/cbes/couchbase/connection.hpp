@@ -67,6 +67,10 @@ struct connection_options {
   std::chrono::milliseconds bootstrap_timeout =
       std::chrono::seconds{10};  // HELLO … GET_CLUSTER_CONFIG
   std::size_t max_frame_size = mcbp::default_max_frame_size;
+  // Bytes queued for the socket, at most (one frame larger than this is still sent alone). A
+  // server that stops reading makes execute() wait for room until its deadline and send() end
+  // the connection, so a stuck peer cannot grow our memory. Room for a largest document (20 MiB).
+  std::size_t max_write_queue_bytes = 32 * 1024 * 1024;
 };
 
 class connection {
@@ -89,15 +93,18 @@ class connection {
   connection& operator=(const connection&) = delete;
 
   // Sends one request (the opaque is assigned here) and waits for the response with the same
-  // opaque, at most `timeout`. Any status comes back as a frame; errors are only
-  // connection_closed / timeout / closed.
+  // opaque, at most `timeout`. Any status comes back as a frame. Errors: timeout (also when the
+  // write queue stayed full), and when the connection ends: `ambiguous` if the request had been
+  // written to the socket (the server may have acted on it), else the reason the connection
+  // ended (connection_closed, closed, protocol_error) — the request was not sent.
   //
   //   auto r = co_await c->execute(mcbp::get_request{key}.encode().vbucket(vb), 2s);
   //   if (r && r->view().status() == mcbp::status::success) ...
   boost::asio::awaitable<result<mcbp::owned_frame>> execute(mcbp::frame_builder request,
                                                             clock::duration timeout);
 
-  // Queues raw frame bytes without waiting for anything (DCP buffer acks, noop replies).
+  // Queues raw frame bytes without waiting for anything (DCP buffer acks, noop replies). Past
+  // max_write_queue_bytes the server is not reading: the connection ends (connection_closed).
   //
   //   c->send(frame_builder::response(opcode::dcp_noop).opaque(o).build());
   void send(std::string bytes);
@@ -131,6 +138,8 @@ class connection {
   const endpoint& address() const noexcept;
   const executor_type& get_executor() const noexcept;
   bool is_open() const noexcept;
+  // Bytes queued or being written to the socket (bounded by max_write_queue_bytes).
+  std::size_t queued_bytes() const noexcept;
 
   // Cancels pending requests (errc::closed) and closes the socket. Idempotent.
   void close();

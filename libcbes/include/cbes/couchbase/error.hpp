@@ -36,6 +36,10 @@ enum class errc {
   no_config,              // no usable bucket config (CCCP and HTTP both failed)
   server_error,           // any other non-success status (message carries the status name)
   closed,                 // the client was closed by its owner
+  // A request that changes data was sent but no answer came (the connection closed, or the
+  // deadline passed): the server may or may not have applied it. Never retried blindly; read
+  // the document to find out (the Couchbase SDKs' ambiguous timeout / request canceled).
+  ambiguous,
 };
 
 const boost::system::error_category& error_category() noexcept;
@@ -54,6 +58,7 @@ struct error {
   // "couchbase: <message>" (the code's own text when the message is empty).
   std::string what() const;
   // Failures that may pass on their own: connection trouble, timeouts, temporary failures.
+  // Not `ambiguous`: retrying a write whose first attempt may have landed needs a decision.
   bool transient() const noexcept;
 };
 

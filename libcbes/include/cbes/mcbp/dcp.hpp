@@ -130,6 +130,9 @@ struct failover_entry {
   bool operator==(const failover_entry&) const = default;
 };
 using failover_log = std::vector<failover_entry>;
+// n × (u64 vbucket uuid, u64 seqno), the value of a STREAM_REQ success, DCP_GET_FAILOVER_LOG and
+// GET_FAILOVER_LOG (0x96). bad_value when the size is not a multiple of 16.
+result<failover_log> decode_failover_log(std::string_view value);
 
 // Success → value = failover log (n × 16 bytes); Rollback (0x23) → value = u64 rollback seqno;
 // other statuses → status only (an XERROR body, if any, is ignored by decode).

@@ -1,12 +1,15 @@
 #pragma once
 // Whole-document commands of the memcached binary protocol: GET (0x00), SET/ADD/REPLACE
-// (0x01–0x03), DELETE (0x04) and TOUCH (0x1c). Keys are wire keys: prefix them with
-// encode_collection_key() on collection-aware connections (mcbp-dcp-protocol.md §1.5).
+// (0x01–0x03), DELETE (0x04), TOUCH (0x1c) and GET_AND_TOUCH (0x1d). Keys are wire keys: prefix
+// them with encode_collection_key() on collection-aware connections.
 //
-//   auto bytes = get_request{encode_collection_key(8,
-//   "doc")}.encode().vbucket(vb).opaque(1).build(); auto doc = get_response::decode(f);          //
-//   doc->flags, doc->value, doc->datatype, doc->cas auto put = store_request{store_operation::set,
-//   key, R"({"a":1})"}; put.datatype = datatype::json;
+//   auto get = get_request{encode_collection_key(8, "doc")};
+//   auto bytes = get.encode().vbucket(vb).opaque(1).build();
+//   auto doc = get_response::decode(f);  // doc->flags, doc->value, doc->datatype, doc->cas
+//   auto put = store_request{store_operation::set, key, R"({"a":1})"};
+//   put.datatype = datatype::json;
+//   // A server answers with the request's opcode: GET_AND_TOUCH gets a GET_AND_TOUCH response.
+//   auto reply = get_response{flags, value}.encode(request.opcode()).opaque(request.opaque());
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,14 +33,17 @@ struct get_request {
   static result<get_request> decode(const frame& f);
 };
 
-// Extras 4: u32 user flags; CAS and datatype from the header.
+// The response of the GET family (GET, GET_AND_TOUCH, GET_LOCKED, GET_REPLICA), which share one
+// body. Extras 4: u32 user flags; CAS and datatype from the header.
 struct get_response {
   std::uint32_t flags = 0;
   std::string value;
   std::uint8_t datatype = 0;
   std::uint64_t cas = 0;
 
-  frame_builder encode(status s = status::success) const;
+  // `op` is the request's opcode: servers echo it, and clients (the Couchbase SDKs among them)
+  // drop or abort on a response whose opcode differs from the request they sent.
+  frame_builder encode(opcode op, status s = status::success) const;
   // Success responses need 4 bytes of extras; error responses may carry only an error body.
   static result<get_response> decode(const frame& f);
 };

@@ -82,9 +82,26 @@ class consul_agent {
   // ---- inspection ----
   std::uint64_t current_index() const;
   std::size_t requests_served() const;
-  // Requests currently parked (blocking queries, frozen requests); lets tests act only once
-  // a long poll is really waiting.
+  // Requests currently parked (blocking queries, frozen requests).
   std::size_t waiting_queries() const;
+  // Requests that have begun waiting since start: a blocking query counts once when it
+  // parks, however often writes wake it to re-check; a frozen request counts once too.
+  std::uint64_t queries_parked() const;
+
+  // ---- synchronisation for tests ----
+  // A test that injects a fault into a long poll waits for the poll to be parked first; these
+  // block the calling thread (not the agent's) and return false when `limit` passes first.
+  //
+  //   auto mark = agent.queries_parked();
+  //   auto poll = std::async(...);                   // a blocking query
+  //   REQUIRE(agent.wait_until_parked(mark + 1, 10s));
+  //   agent.drop_long_polls();                       // certainly hits the parked poll
+  //
+  // Until queries_parked() reaches `total`: a poll begun after the mark is parked.
+  bool wait_until_parked(std::uint64_t total, std::chrono::milliseconds limit) const;
+  // Until waiting_queries() reaches `n`: n requests are parked at the same time (e.g. a lock
+  // holder's monitor and a contender's acquire).
+  bool wait_until_waiting(std::size_t n, std::chrono::milliseconds limit) const;
 
  private:
   struct impl;

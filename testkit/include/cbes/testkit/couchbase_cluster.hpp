@@ -221,6 +221,10 @@ class couchbase_cluster {
   // The next n KV data operations (GET, mutations, sub-document) answer `status`
   // (default 0x86 Etmpfail).
   void fail_next_ops(int n, std::uint16_t status = 0x86);
+  // The next n KV data operations are applied (a mutation lands) but never answered: the
+  // connection closes instead, as when a node or the network fails at the worst moment.
+  //   cluster.apply_then_drop_next_ops(1);   // the next remove happens; the client hears nothing
+  void apply_then_drop_next_ops(int n);
 
   // ---- DCP producer (mcbp-dcp-protocol.md §3–§4; every KV port serves DCP) ----
   // Every collection / scope change above is also a DCP system event in every vbucket.

@@ -1,6 +1,6 @@
 // Collections filtering, system events, SEQNO_ADVANCED, xattrs and Snappy on the fake's DCP
 // producer (mcbp-dcp-protocol.md §3.11, §3.12, §4.8, §4.9), plus the pure rollback rule.
-#include "../../../testkit/src/couchbase/dcp_stream.hpp"
+#include "../../../../testkit/src/couchbase/dcp_stream.hpp"
 #include "cbes/mcbp/datatype.hpp"
 #include "cbes/mcbp/document.hpp"
 #include "cbes/mcbp/snappy.hpp"

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "consul/encoding.hpp"
-#include "integration/consul_agent/fixture.hpp"
+#include "integration/testkit/consul/fixture.hpp"
 
 using namespace consul_agent_test;
 namespace json = boost::json;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "integration/consul_agent/fixture.hpp"
+#include "integration/testkit/consul/fixture.hpp"
 
 using namespace consul_agent_test;
 namespace json = boost::json;
@@ -150,4 +150,35 @@ TEST_CASE("a blocking session info query wakes when the session is destroyed") {
   f.call("PUT", "/v1/session/destroy/" + id);
   REQUIRE(ready_within(waiting, 30s));
   CHECK(waiting.get()->body == "[]");
+}
+
+TEST_CASE("queries_parked counts a blocking query once however often writes wake it") {
+  agent_fixture f;
+  f.call("PUT", "/v1/kv/once", "1");
+  auto idx = f.index_of(f.call("GET", "/v1/kv/once"));
+  const auto mark = f.agent.queries_parked();
+  auto waiting = f.call_async("GET", "/v1/kv/once?index=" + std::to_string(idx));
+  CHECK(f.agent.waiting_queries() == 1);
+  // Each write wakes the poll; it re-checks, finds its key unchanged and parks again.
+  f.call("PUT", "/v1/kv/other", "a");
+  f.call("PUT", "/v1/kv/other", "b");
+  CHECK_FALSE(ready_within(waiting, 100ms));
+  f.call("PUT", "/v1/kv/once", "2");
+  REQUIRE(ready_within(waiting, 30s));
+  CHECK(waiting.get()->status == 200);
+  CHECK(f.agent.queries_parked() == mark + 1);
+  CHECK(f.agent.waiting_queries() == 0);
+}
+
+TEST_CASE("wait_until_waiting returns once that many requests are parked together") {
+  agent_fixture f;
+  auto idx = f.index_of(f.call("GET", "/v1/kv/pair"));
+  CHECK_FALSE(f.agent.wait_until_waiting(1, 50ms));
+  auto first = f.call_async("GET", "/v1/kv/pair?index=" + std::to_string(idx), false);
+  auto second = f.call_async("GET", "/v1/kv/pair?index=" + std::to_string(idx), false);
+  REQUIRE(f.agent.wait_until_waiting(2, 30s));
+  f.call("PUT", "/v1/kv/pair", "x");
+  REQUIRE(ready_within(first, 30s));
+  REQUIRE(ready_within(second, 30s));
+  CHECK(f.agent.waiting_queries() == 0);
 }

@@ -46,15 +46,12 @@ struct agent_fixture {
   std::future<boost::system::result<cbes::testkit::http_result>> call_async(
       std::string method, std::string target, bool parks = true,
       std::chrono::milliseconds timeout = 60s) {
-    auto before = agent.waiting_queries();
+    const auto mark = agent.queries_parked();
     auto f = std::async(std::launch::async, [url = agent.url(), method, target, timeout] {
       return cbes::testkit::http_request(url, method, target, {}, {}, timeout);
     });
-    auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (parks && agent.waiting_queries() <= before &&
-           std::chrono::steady_clock::now() < give_up &&
-           f.wait_for(5ms) != std::future_status::ready) {
-    }
+    if (parks && !agent.wait_until_parked(mark + 1, 30s))
+      throw std::runtime_error(method + " " + target + " never parked in the agent");
     return f;
   }
 

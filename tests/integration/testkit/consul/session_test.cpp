@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "integration/consul_agent/fixture.hpp"
+#include "integration/testkit/consul/fixture.hpp"
 
 using namespace consul_agent_test;
 namespace json = boost::json;

@@ -1,11 +1,14 @@
 # install() + package configs so an out-of-tree project can find_package(consul) / find_package(cbes).
+# `cmake --install build` installs the libraries, headers, configs and cbes-dcp; the fakes
+# (cbes-sandbox) only with `cmake --install build --component sandbox`.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS consul EXPORT consulTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY libconsul/include/consul DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY libconsul/include/consul ${CMAKE_BINARY_DIR}/libconsul/include/consul
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT consulTargets NAMESPACE consul:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/consul)
 configure_package_config_file(cmake/consulConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/consulConfig.cmake
@@ -19,7 +22,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/consulConfig.cmake
 install(TARGETS cbes EXPORT cbesTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY libcbes/include/cbes DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY libcbes/include/cbes ${CMAKE_BINARY_DIR}/libcbes/include/cbes
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT cbesTargets NAMESPACE cbes:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
 configure_package_config_file(cmake/cbesConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/cbesConfig.cmake
@@ -30,5 +34,4 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/cbesConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/cbesConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
 
-install(DIRECTORY ${CMAKE_BINARY_DIR}/bin/ DESTINATION ${CMAKE_INSTALL_BINDIR}
-        USE_SOURCE_PERMISSIONS FILES_MATCHING PATTERN "cbes*")
+# The programs are installed by apps/CMakeLists.txt, each by name; the fakes only on request.

@@ -3,6 +3,10 @@
 # configure step, e.g. scripts/build.sh -DCBES_SANITIZE='address;undefined'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache: paths below the source folder are hashed relative to it and the working directory is
+# not hashed, so a fresh clone in another folder on the same machine hits the cache of earlier
+# builds (a CI clone otherwise recompiles everything).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 build_dir=${CBES_BUILD_DIR:-build}
 args=(-G Ninja -DCMAKE_BUILD_TYPE=${CBES_BUILD_TYPE:-RelWithDebInfo})
 [[ "${CI:-}" == true ]] && args+=(-DCBES_WERROR=ON)

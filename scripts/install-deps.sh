@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages cbes builds with, only those that are missing; quiet when
+# Installs the Debian 12 packages cbes builds with, only those that are missing, then the test
+# tools that do not come from Debian (scripts/install-test-deps.sh, when present); quiet when
 # everything is there. Needs root (or sudo) only when something must be installed.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The test dependencies that are not Debian packages; run on every path out of this script,
+# including the early one when no package is missing.
+install_test_deps() {
+  if [[ -x scripts/install-test-deps.sh ]]; then
+    scripts/install-test-deps.sh
+  fi
+}
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
-  libboost-log1.81-dev libboost-program-options1.81-dev libboost-regex1.81-dev
+  libboost-program-options1.81-dev libboost-regex1.81-dev
   libtoml11-dev catch2 libssl-dev libsnappy-dev openssl curl
 )
 # Stock third-party clients the compatibility tests drive against the fakes.
@@ -23,7 +33,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  install_test_deps
+  exit 0
+fi
 
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then
@@ -39,3 +52,4 @@ if [[ " ${missing[*]} " == *" tshark "* ]]; then
 fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_test_deps

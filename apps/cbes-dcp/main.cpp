@@ -23,6 +23,7 @@
 
 #include "cbes/couchbase/cluster.hpp"
 #include "cbes/dcp/consumer.hpp"
+#include "cbes/version.hpp"
 
 namespace po = boost::program_options;
 namespace asio = boost::asio;
@@ -164,7 +165,7 @@ asio::awaitable<int> run(settings cfg, asio::signal_set& signals) {
   co.username = cfg.username;
   co.password = cfg.password;
   co.bucket = cfg.bucket;
-  co.agent = "cbes-dcp/0.1";
+  co.agent = "cbes-dcp/" CBES_VERSION;
   auto connected = co_await cb::cluster::connect(ex, co);
   if (!connected) {
     std::cerr << "cbes-dcp: " << connected.error().what() << "\n";

@@ -5,6 +5,7 @@
 #include "client_impl.hpp"
 #include "consul/backoff.hpp"
 #include "consul/codec.hpp"
+#include "consul/version.hpp"
 
 namespace consul::detail {
 namespace {
@@ -210,7 +211,7 @@ asio::awaitable<result<http_response>> client_impl::exchange(
 asio::awaitable<result<http_response>> client_impl::attempt(const http_request& r) {
   http::request<http::string_body> req{r.method, r.target, 11};
   req.set(http::field::host, host);
-  req.set(http::field::user_agent, "libconsul/0.1");
+  req.set(http::field::user_agent, consul::user_agent);
   if (!options.token.empty())
     req.set("X-Consul-Token", options.token);
   if (r.json_body)

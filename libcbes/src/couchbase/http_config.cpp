@@ -4,6 +4,9 @@
 
 #include "tls_setup.hpp"
 
+#include "cbes/util/base64.hpp"
+#include "cbes/version.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -24,36 +27,6 @@ namespace {
 
 constexpr std::size_t max_config_body = 16 * 1024 * 1024;
 
-std::string base64(std::string_view in) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const auto n = (static_cast<unsigned char>(in[i]) << 16) |
-                   (static_cast<unsigned char>(in[i + 1]) << 8) |
-                   static_cast<unsigned char>(in[i + 2]);
-    out += table[(n >> 18) & 63];
-    out += table[(n >> 12) & 63];
-    out += table[(n >> 6) & 63];
-    out += table[n & 63];
-  }
-  if (i + 1 == in.size()) {
-    const auto n = static_cast<unsigned char>(in[i]) << 16;
-    out += table[(n >> 18) & 63];
-    out += table[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const auto n =
-        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += table[(n >> 18) & 63];
-    out += table[(n >> 12) & 63];
-    out += table[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 template <class Stream>
 asio::awaitable<result<std::string>> exchange(Stream& stream, beast::tcp_stream& layer,
                                               const endpoint& manager, const std::string& bucket,
@@ -63,8 +36,8 @@ asio::awaitable<result<std::string>> exchange(Stream& stream, beast::tcp_stream&
   const std::string target = "/pools/default/b/" + boost::urls::encode(bucket, boost::urls::pchars);
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, manager.to_string());
-  req.set(http::field::authorization, "Basic " + base64(username + ":" + password));
-  req.set(http::field::user_agent, "cbes");
+  req.set(http::field::authorization, "Basic " + util::base64_encode(username + ":" + password));
+  req.set(http::field::user_agent, cbes::user_agent);
   error_code ec;
   layer.expires_after(timeout);
   co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "consul/encoding.hpp"
+#include "cbes/util/base64.hpp"
 
 namespace cbes::mcbp {
 namespace {
@@ -72,8 +72,7 @@ std::string random_nonce() {
   unsigned char bytes[24];
   if (RAND_bytes(bytes, sizeof bytes) != 1)
     throw std::runtime_error("OpenSSL RAND_bytes failed");
-  return consul::base64_encode(
-      std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  return util::base64_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 // RFC 5802 attributes: "a=value" separated by commas; values may contain '=' but not ','.
@@ -192,7 +191,7 @@ result<std::string> scram_client::client_final(std::string_view server_first) {
   if (nonce.size() <= client_nonce_.size() ||
       nonce.substr(0, client_nonce_.size()) != client_nonce_)
     return errc::nonce_mismatch;
-  const auto salt = consul::base64_decode((*attrs)[1].second);
+  const auto salt = util::base64_decode((*attrs)[1].second);
   const auto iterations = parse_iterations((*attrs)[2].second);
   if (!salt || salt->empty() || !iterations)
     return errc::bad_sasl_message;
@@ -204,7 +203,7 @@ result<std::string> scram_client::client_final(std::string_view server_first) {
       client_first_.substr(3) + "," + std::string(server_first) + "," + without_proof;
   const std::string proof = xor_bytes(keys.client_key, hmac(md, keys.stored_key, auth_message));
   expected_server_signature_ = hmac(md, keys.server_key, auth_message);
-  return without_proof + ",p=" + consul::base64_encode(proof);
+  return without_proof + ",p=" + util::base64_encode(proof);
 }
 
 boost::system::error_code scram_client::verify_server_final(std::string_view server_final) const {
@@ -215,7 +214,7 @@ boost::system::error_code scram_client::verify_server_final(std::string_view ser
   const auto attrs = parse_attributes(server_final);
   if (!attrs || attrs->empty() || (*attrs)[0].first != 'v')
     return errc::bad_sasl_message;
-  const auto signature = consul::base64_decode((*attrs)[0].second);
+  const auto signature = util::base64_decode((*attrs)[0].second);
   if (!signature)
     return errc::bad_sasl_message;
   if (!equal_secret(*signature, expected_server_signature_))
@@ -257,7 +256,7 @@ result<std::string> scram_server::server_first(std::string_view client_first) {
   if (!credentials_)
     return errc::authentication_failed;
   nonce_ = std::string((*attrs)[1].second) + server_nonce_;
-  server_first_ = "r=" + nonce_ + ",s=" + consul::base64_encode(credentials_->salt) +
+  server_first_ = "r=" + nonce_ + ",s=" + util::base64_encode(credentials_->salt) +
                   ",i=" + std::to_string(credentials_->iterations);
   return server_first_;
 }
@@ -273,11 +272,11 @@ result<std::string> scram_server::server_final(std::string_view client_final) {
   const auto attrs = parse_attributes(without_proof);
   if (!attrs || attrs->size() < 2 || (*attrs)[0].first != 'c' || (*attrs)[1].first != 'r')
     return errc::bad_sasl_message;
-  if (consul::base64_decode((*attrs)[0].second) != gs2_header_)
+  if (util::base64_decode((*attrs)[0].second) != gs2_header_)
     return errc::bad_sasl_message;
   if ((*attrs)[1].second != nonce_)
     return errc::nonce_mismatch;
-  const auto proof = consul::base64_decode(client_final.substr(proof_at + 3));
+  const auto proof = util::base64_decode(client_final.substr(proof_at + 3));
   const EVP_MD* md = digest_of(mechanism_);
   if (!proof || proof->size() != static_cast<std::size_t>(EVP_MD_get_size(md)))
     return errc::bad_sasl_message;
@@ -288,7 +287,7 @@ result<std::string> scram_server::server_final(std::string_view client_final) {
       xor_bytes(*proof, hmac(md, credentials_->stored_key, auth_message));
   if (!equal_secret(hash(md, client_key), credentials_->stored_key))
     return errc::authentication_failed;
-  return "v=" + consul::base64_encode(hmac(md, credentials_->server_key, auth_message));
+  return "v=" + util::base64_encode(hmac(md, credentials_->server_key, auth_message));
 }
 
 }  // namespace cbes::mcbp

@@ -6,6 +6,9 @@
 #endif
 #include "cbes/sink/http_pool.hpp"
 
+#include "cbes/util/base64.hpp"
+#include "cbes/version.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -18,7 +21,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
@@ -34,12 +36,6 @@ using clock = std::chrono::steady_clock;
 constexpr std::uint16_t default_port = 9200;  // java-connector-behaviour.md §4 `hosts`
 constexpr std::size_t max_idle_per_host = 32;
 constexpr std::uint32_t header_limit = 64 * 1024;
-
-std::string base64(std::string_view in) {
-  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
-  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
-  return out;
-}
 
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size())
@@ -321,7 +317,7 @@ struct http_pool::impl {
                                               std::string body, std::string_view content_type,
                                               std::chrono::milliseconds timeout) {
     http::request<http::string_body> req{verb_of(method), target, 11};
-    req.set(http::field::user_agent, "cbes");
+    req.set(http::field::user_agent, cbes::user_agent);
     req.set(http::field::accept, "application/json");
     if (!authorization.empty())
       req.set(http::field::authorization, authorization);
@@ -442,7 +438,7 @@ result<std::unique_ptr<http_pool>> http_pool::create(asio::any_io_executor execu
   if (!settings.api_key.empty())
     p->authorization = "ApiKey " + settings.api_key;
   else if (!settings.username.empty())
-    p->authorization = "Basic " + base64(settings.username + ":" + settings.password);
+    p->authorization = "Basic " + util::base64_encode(settings.username + ":" + settings.password);
   p->settings = std::move(settings);
   return std::unique_ptr<http_pool>(new http_pool(std::move(p)));
 }

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <string>
 
-#include "consul/encoding.hpp"
+#include "cbes/util/go_duration.hpp"
 
 namespace cbes::util {
 namespace {
@@ -26,29 +26,32 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 
 }  // namespace
 
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+parse_result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   std::string s = normalise(text);
   // Legacy spellings accepted by the Java connector.
   replace_all(s, "nanos", "ns");
   replace_all(s, "micros", "us");
-  if (s.empty() || s.front() == '-' || s.front() == '+')
-    return std::nullopt;
-  return consul::parse_go_duration(s);
+  if (!s.empty() && (s.front() == '-' || s.front() == '+'))
+    return parse_error{"invalid duration \"" + s + "\": a duration has no sign"};
+  return parse_go_duration(s);
 }
 
-std::optional<std::uint64_t> parse_size(std::string_view text) {
+parse_result<std::uint64_t> parse_size(std::string_view text) {
   const std::string s = normalise(text);
+  auto invalid = [&s](std::string_view reason) {
+    return parse_error{"invalid size \"" + s + "\": " + std::string(reason)};
+  };
   std::size_t i = 0;
   std::uint64_t n = 0;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
     const std::uint64_t digit = static_cast<std::uint64_t>(s[i] - '0');
     if (n > (UINT64_MAX - digit) / 10)
-      return std::nullopt;
+      return invalid("out of range");
     n = n * 10 + digit;
     ++i;
   }
   if (i == 0)
-    return std::nullopt;
+    return invalid("expected a whole number and a unit, e.g. 10mb");
   const std::string_view unit = std::string_view(s).substr(i);
   int shift;
   if (unit == "b")
@@ -64,9 +67,11 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   else if (unit == "p" || unit == "pb")
     shift = 50;
   else
-    return std::nullopt;
+    return invalid(unit.empty() ? "missing unit (use b, kb, mb, gb, tb or pb)"
+                                : "unknown unit \"" + std::string(unit) +
+                                      "\" (use b, kb, mb, gb, tb or pb)");
   if (shift > 0 && n > (UINT64_MAX >> shift))
-    return std::nullopt;
+    return invalid("out of range");
   return n << shift;
 }
 

@@ -28,6 +28,7 @@
 
 #include "cbes/testkit/consul_agent.hpp"
 #include "cbes/testkit/http_server.hpp"
+#include "cbes/util/base64.hpp"
 #include "consul/encoding.hpp"
 #include "decode.hpp"
 #include "reply.hpp"

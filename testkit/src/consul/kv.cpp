@@ -31,7 +31,7 @@ json::value consul_agent::impl::kv_json(const kv_entry& e, bool with_value) {
   o["Key"] = e.key;
   o["Flags"] = e.flags;
   if (with_value && !e.value.empty())
-    o["Value"] = consul::base64_encode(e.value);
+    o["Value"] = util::base64_encode(e.value);
   else
     o["Value"] = nullptr;
   if (!e.session.empty())

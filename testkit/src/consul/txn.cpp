@@ -50,7 +50,7 @@ asio::awaitable<reply> consul_agent::impl::txn(call& c) {
       if (const auto* v = field(k, "Value"); v && !v->is_null()) {
         if (!v->is_string())
           co_return text(400, "Failed to parse body: illegal base64 data");
-        auto bytes = consul::base64_decode(v->as_string());
+        auto bytes = util::base64_decode(v->as_string());
         if (!bytes)
           co_return text(400, "Failed to parse body: illegal base64 data at input byte 0");
         op.value = std::move(*bytes);

@@ -1,6 +1,7 @@
 #include "manager_api.hpp"
 
-#include <boost/beast/core/detail/base64.hpp>
+#include "cbes/util/base64.hpp"
+
 #include <boost/json.hpp>
 
 #include <mutex>
@@ -25,12 +26,7 @@ std::optional<std::string> authenticate(const cluster_state& state,
   auto header = find_header(req.headers, "Authorization");
   if (!header || !header->starts_with("Basic "))
     return std::nullopt;
-  auto encoded = header->substr(6);
-  std::string decoded(boost::beast::detail::base64::decoded_size(encoded.size()), '\0');
-  auto [written, read] =
-      boost::beast::detail::base64::decode(decoded.data(), encoded.data(), encoded.size());
-  (void)read;
-  decoded.resize(written);
+  auto decoded = util::base64_decode(header->substr(6)).value_or(std::string());
   auto colon = decoded.find(':');
   if (colon == std::string::npos)
     return std::nullopt;

@@ -13,6 +13,7 @@
 #include "bulk_parser.hpp"
 #include "cbes/testkit/elasticsearch.hpp"
 #include "cbes/testkit/http_server.hpp"
+#include "cbes/util/base64.hpp"
 #include "cluster.hpp"
 
 // GCC 12 reports Asio's awaitable frame allocator as mismatched new/delete in large
@@ -41,39 +42,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z')
-      return c - 'A';
-    if (c >= 'a' && c <= 'z')
-      return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-      return c - '0' + 52;
-    if (c == '+' || c == '-')
-      return 62;
-    if (c == '/' || c == '_')
-      return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=')
-      break;
-    int v = value(c);
-    if (v < 0)
-      return std::nullopt;
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xFF);
-    }
-  }
   return out;
 }
 
@@ -319,13 +287,13 @@ struct elasticsearch::impl {
       std::string_view cred =
           space == std::string_view::npos ? std::string_view{} : a.substr(space + 1);
       if (scheme == "basic" && !opts.username.empty()) {
-        auto decoded = base64_decode(cred);
+        auto decoded = util::base64_decode(cred);
         if (decoded && *decoded == opts.username + ":" + opts.password)
           return std::nullopt;
         std::string user = decoded ? decoded->substr(0, decoded->find(':')) : std::string();
         reason = "unable to authenticate user [" + user + "] for REST request [" + req.target + "]";
       } else if (scheme == "apikey") {
-        auto decoded = base64_decode(cred);
+        auto decoded = util::base64_decode(cred);
         for (const auto& k : opts.api_keys) {
           if (k == cred || (decoded && k == *decoded))
             return std::nullopt;

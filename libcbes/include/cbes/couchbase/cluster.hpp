@@ -35,6 +35,7 @@
 #include "cbes/mcbp/sasl.hpp"
 #include "cbes/mcbp/subdoc.hpp"
 #include "cbes/mcbp/vbucket_seqnos.hpp"
+#include "cbes/version.hpp"
 
 namespace cbes::couchbase {
 
@@ -49,7 +50,7 @@ struct cluster_options {
   bool allow_plain_without_tls = false;
   bool http_bootstrap = true;  // fall back to the manager's HTTP config when CCCP fails
   bool config_push = true;     // ask for Duplex + ClustermapChangeNotification
-  std::string agent = "cbes/0.1";
+  std::string agent{cbes::user_agent};
   std::chrono::milliseconds connect_timeout = std::chrono::seconds{10};
   std::chrono::milliseconds bootstrap_timeout = std::chrono::seconds{15};
   // One KV operation including all its retries (Java SDK default kvTimeout is 2.5 s; the
@@ -241,9 +242,8 @@ class cluster {
   // Closes every connection; pending operations end with errc::closed. Idempotent.
   void close();
 
-  struct impl;
-
  private:
+  struct impl;
   explicit cluster(std::shared_ptr<impl> p);
   std::shared_ptr<impl> impl_;
 };

@@ -32,6 +32,7 @@
 #include "cbes/mcbp/frame_builder.hpp"
 #include "cbes/mcbp/parser.hpp"
 #include "cbes/mcbp/sasl.hpp"
+#include "cbes/version.hpp"
 
 namespace cbes::couchbase {
 
@@ -48,7 +49,7 @@ struct connection_options {
   std::string username;
   std::string password;
   std::string bucket;  // empty: no SELECT_BUCKET and no config (e.g. a cluster-level connection)
-  std::string agent = "cbes/0.1";
+  std::string agent{cbes::user_agent};
   // Mechanisms we may use, any order; empty → SCRAM-SHA512/256/1, plus PLAIN over TLS.
   // The strongest one the server also offers wins (§2.3).
   std::vector<mcbp::sasl_mechanism> sasl_mechanisms;
@@ -143,9 +144,8 @@ class connection {
   // Cancels pending requests (errc::closed) and closes the socket. Idempotent.
   void close();
 
-  struct impl;
-
  private:
+  struct impl;
   explicit connection(std::shared_ptr<impl> p);
   std::shared_ptr<impl> impl_;
 };

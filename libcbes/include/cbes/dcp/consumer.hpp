@@ -33,6 +33,7 @@
 #include "cbes/couchbase/error.hpp"
 #include "cbes/dcp/stream_state.hpp"
 #include "cbes/mcbp/xattr.hpp"
+#include "cbes/version.hpp"
 
 namespace cbes::dcp {
 
@@ -40,7 +41,7 @@ struct consumer_options {
   // Connection name prefix: DCP_OPEN's key is {"a": agent, "i": "<name>/<node>"} (≤ 200 bytes;
   // a reused name kicks the older connection, §3.1).
   std::string name = "cbes";
-  std::string agent = "cbes/0.1";
+  std::string agent{cbes::user_agent};
   // connection_buffer_size (§3.2, §4.7); 0 disables flow control.
   std::uint32_t buffer_size = 10 * 1024 * 1024;
   // Fraction of buffer_size acknowledged in one BUFFER_ACK (Java 80 %, ES connector 60 %).
@@ -210,9 +211,8 @@ class consumer {
   // Closes every connection; no more events. Idempotent.
   void stop();
 
-  struct impl;
-
  private:
+  struct impl;
   explicit consumer(std::shared_ptr<impl> p);
   std::shared_ptr<impl> impl_;
 };

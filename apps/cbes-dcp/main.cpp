@@ -156,8 +156,7 @@ void print_summary(const summary& sum, const dcp::consumer_stats& st, std::size_
   std::cout << boost::json::serialize(top) << std::endl;
 }
 
-// The whole run; returns the exit code. Plain statements around each co_await (no ?:, no
-// if-init, no lambdas): GCC 12 crashes on those inside coroutines.
+// The whole run; returns the exit code.
 asio::awaitable<int> run(settings cfg, asio::signal_set& signals) {
   auto ex = co_await asio::this_coro::executor;
   cb::cluster_options co;

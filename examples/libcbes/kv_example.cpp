@@ -15,7 +15,6 @@ namespace cb = cbes::couchbase;
 
 namespace {
 
-// Plain statements around each co_await: GCC 12 miscompiles co_await in if-initialisers.
 asio::awaitable<int> run(cb::cluster_options options) {
   auto ex = co_await asio::this_coro::executor;
   auto connected = co_await cb::cluster::connect(ex, options);

@@ -15,7 +15,6 @@ int main(int argc, char** argv) {
   boost::asio::co_spawn(
       io,
       [&]() -> boost::asio::awaitable<void> {
-        // (No co_await inside an if-initialiser: GCC 12 miscompiles it.)
         auto put = co_await c.kv().put("examples/greeting", "hello from libconsul");
         if (!put) {
           std::cerr << put.error().what() << '\n';

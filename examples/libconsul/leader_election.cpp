@@ -1,5 +1,5 @@
 // Two libconsul clients in one process contend for a lock: the first leads, abdicates, and
-// the second takes over at once (no lock-delay wait, consul-http-api.md §7.5).
+// the second takes over at once (no lock-delay wait, Consul's HTTP API docs).
 // Usage: libconsul-leader-election [host:port]   (default localhost:8500). Exits 0 on success.
 #include <chrono>
 #include <iostream>
@@ -33,7 +33,6 @@ int main(int argc, char** argv) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        // (No co_await inside an if-initialiser: GCC 12 miscompiles it.)
         auto acquired = co_await alice.acquire();
         if (!acquired) {
           std::cerr << "alice: " << acquired.error().what() << '\n';

@@ -1,4 +1,4 @@
-// The API areas: each call builds its request (consul-http-api.md §3–§6), runs it through the
+// The API areas: each call builds its request (Consul's HTTP API docs), runs it through the
 // transport and decodes the answer with the pure codecs.
 #include "consul/client.hpp"
 
@@ -18,7 +18,7 @@ namespace http = detail::http;
 void add_query(query_list& qs, const query_options& q) {
   if (q.index > 0) {
     qs.emplace_back("index", std::to_string(q.index));
-    // Whole milliseconds, as the Go client sends them (§2.1).
+    // Whole milliseconds, as the Go client sends them.
     if (q.wait.count() > 0)
       qs.emplace_back("wait", std::to_string(q.wait.count()) + "ms");
   }
@@ -55,7 +55,7 @@ error missing(std::string_view what) {
   return make_error(errc::invalid_argument, "Missing " + std::string(what));
 }
 
-// A read whose 404 means "nothing there" (§3.1, §3.2): the parse of an empty result.
+// A read whose 404 means "nothing there": the parse of an empty result.
 template <class T, class Parse>
 task<response<T>> read_list(impl_ptr impl, std::string target, query_options q, Parse parse) {
   auto res = co_await impl->perform(read_request(std::move(target), q));
@@ -114,8 +114,8 @@ task<response<std::optional<kv_pair>>> kv_get(impl_ptr impl, std::string key, qu
   co_return out{std::move(pairs->front()), res->meta};
 }
 
-// Takes a ready request: GCC 12 miscompiles coroutines taking aggregates with std::optional
-// members by value (the frame copy is freed twice), so options are turned into a query first.
+// Takes a ready request: options are turned into a query before the coroutine starts
+// (CONTRIBUTING.md, GCC 12 rule 2).
 task<bool> kv_write(impl_ptr impl, http_request req) {
   co_return co_await expect_body<bool>(std::move(impl), std::move(req), parse_bool);
 }
@@ -161,7 +161,6 @@ task<response<std::optional<session_info>>> session_info_call(impl_ptr impl, std
 task<void> check_update(impl_ptr impl, std::string verb, std::string id, std::string note) {
   if (id.empty())
     co_return missing("check id");
-  // GCC 12 cannot lower an initializer list inside a coroutine: build the query first.
   query_list qs;
   qs.emplace_back("note", std::move(note));
   auto target = impl->target("/v1/agent/check/" + verb + "/" + segment(id), std::move(qs), false);
@@ -300,7 +299,7 @@ task<void> agent_api::deregister_service(std::string service_id) const {
         write_request(impl->target("/v1/agent/service/deregister/" + segment(id), {}, false)));
     if (!res)
       co_return res.error();
-    // New agents answer 404 for an unknown id; the service is gone either way (§5.2).
+    // New agents answer 404 for an unknown id; the service is gone either way.
     if (res->status != 200 && res->status != 404)
       co_return detail::http_failure(*res);
     co_return result<void>{};

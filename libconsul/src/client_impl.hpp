@@ -45,7 +45,7 @@ struct connection {
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
 
-// HTTP read timeout for a blocking call: the server may hold it for wait + wait/16 (§2.1).
+// HTTP read timeout for a blocking call: the server may hold it for wait + wait/16.
 std::chrono::milliseconds blocking_read_timeout(std::chrono::milliseconds wait);
 
 struct client_impl : std::enable_shared_from_this<client_impl> {

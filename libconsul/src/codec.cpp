@@ -24,7 +24,7 @@ result<json::value> parse_json(std::string_view body) {
   return v;
 }
 
-// Unsigned 64-bit from a JSON number without a trip through double (§9.9).
+// Unsigned 64-bit from a JSON number without a trip through double.
 std::optional<std::uint64_t> as_u64(const json::value* v) {
   if (!v)
     return std::nullopt;
@@ -218,7 +218,7 @@ health_check read_check(const reader& r) {
 }
 
 std::string duration_text(std::chrono::milliseconds d) {
-  // The Go client sends whole milliseconds (consul-http-api.md §2.1); keep the exact form.
+  // The Go client sends whole milliseconds (Consul's HTTP API docs); keep the exact form.
   return format_go_duration(d);
 }
 
@@ -326,7 +326,7 @@ std::string encode_session_create(const session_options& o) {
   if (o.ttl.count() > 0)
     b["TTL"] = duration_text(o.ttl);
   if (o.no_checks) {
-    // An explicit empty list is the only way to get a session bound to no check (§4.1).
+    // An explicit empty list is the only way to get a session bound to no check.
     b["Checks"] = json::array{};
     b["NodeChecks"] = json::array{};
   } else if (o.node_checks) {

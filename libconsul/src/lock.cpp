@@ -1,4 +1,4 @@
-// Leader election (consul-http-api.md §7.5, §7.3, lock-delay §3.5, renew §4.2/§7.2).
+// Leader election (Consul's HTTP API docs: sessions, lock-delay, renew; Consul's Go api/lock.go).
 #include "consul/lock.hpp"
 
 #include <exception>
@@ -114,7 +114,7 @@ asio::awaitable<bool> cancelled() {
 
 // Renew every TTL/2, adopting the TTL Consul returns; 404 means the session is gone; other
 // failures are retried every renew_retry until a TTL has passed since the last success
-// (the Go client's RenewPeriodic, §7.2).
+// (the Go client's RenewPeriodic).
 asio::awaitable<void> renew_loop(state_ptr s, std::string id) {
   co_await asio::this_coro::throw_if_cancelled(false);
   using clock = std::chrono::steady_clock;
@@ -147,7 +147,7 @@ asio::awaitable<void> renew_loop(state_ptr s, std::string id) {
 }
 
 // While held: blocking reads of the key; anything but "exists with our Session" is a loss
-// (§7.3 monitor, §4.3 last paragraph).
+// (the Go client's monitorLock; a blocking read on an invalidated session still returns).
 asio::awaitable<void> monitor_loop(state_ptr s, std::uint64_t gen, std::string id) {
   co_await asio::this_coro::throw_if_cancelled(false);
   std::uint64_t index = 0;
@@ -253,7 +253,6 @@ asio::awaitable<bool> backoff_sleep(state_ptr s, unsigned& failures) {
 }
 
 asio::awaitable<result<void>> acquire_loop(state_ptr s) {
-  // NB: no co_await inside && / || or if-initialisers: GCC 12 crashes on them.
   const auto& o = s->options;
   std::uint64_t index = 0;
   unsigned failures = 0;
@@ -300,7 +299,7 @@ asio::awaitable<result<void>> acquire_loop(state_ptr s) {
     if (s->closed)
       co_return stand_down(s, won.has_value() && *won);
     if (!won) {
-      // §7.5 step 7: the session died under us (TTL, check): make a new one.
+      // the session died under us (TTL, check): make a new one.
       if (won.error().message.find("invalid session") != std::string::npos) {
         s->session.clear();
         continue;
@@ -317,7 +316,7 @@ asio::awaitable<result<void>> acquire_loop(state_ptr s) {
       become_holder(s);
       co_return result<void>{};
     }
-    // Refused: either someone was faster, or a lock-delay is running on the free key (§3.5).
+    // Refused: either someone was faster, or a lock-delay is running on the free key.
     auto again = co_await s->kv.get(o.key);
     if (again && again->value && !again->value->session.empty()) {
       index = again->meta.index;
@@ -386,7 +385,7 @@ asio::awaitable<result<void>> lock::release() {
     if (!r)
       out = r.error();
   }
-  // Release before destroy: destroying a holding session would start a lock-delay (§3.5).
+  // Release before destroy: destroying a holding session would start a lock-delay.
   auto d = co_await s->sessions.destroy(id);
   if (!d && out)
     out = d.error();

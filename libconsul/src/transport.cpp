@@ -1,5 +1,5 @@
 // The client's HTTP transport: one connection per in-flight request (so every long poll has
-// its own, consul-http-api.md §2.4 rule 8), idle connections kept alive for reuse.
+// its own, Consul's HTTP API docs), idle connections kept alive for reuse.
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include "client_impl.hpp"
@@ -11,8 +11,8 @@ namespace consul::detail {
 namespace {
 
 constexpr std::size_t max_body_bytes = 64 * 1024 * 1024;
-constexpr std::chrono::milliseconds default_blocking_wait{300000};  // §2.1 default 5 m
-constexpr std::chrono::milliseconds max_blocking_wait{600000};      // §2.1 clamp 10 m
+constexpr std::chrono::milliseconds default_blocking_wait{300000};  // default 5 m
+constexpr std::chrono::milliseconds max_blocking_wait{600000};      // clamp 10 m
 
 error transport_error(const boost::system::error_code& ec, std::string_view step, bool closed) {
   if (closed)

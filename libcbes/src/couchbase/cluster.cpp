@@ -1,5 +1,3 @@
-#include "gcc_warnings.hpp"  // first: it silences GCC 12 false positives in what follows
-
 #include "cbes/couchbase/cluster.hpp"
 
 #include <algorithm>
@@ -176,7 +174,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
 
   // ---- configs -------------------------------------------------------------------------------
 
-  // Applies `json` if it is a bucket config newer than ours (§2.5: (revEpoch, rev) order).
+  // Applies `json` if it is a bucket config newer than ours (ordered by (revEpoch, rev)).
   // Returns an error only for configs that cannot be used at all.
   result<bool> apply_config(std::string_view json, std::string_view connected_host,
                             config_source source = config_source::fetched) {
@@ -303,7 +301,6 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
         last = c.error();
         continue;
       }
-      // Built before the co_await: GCC 12 destroys braced temporaries in co_await twice.
       auto request = mcbp::get_cluster_config_request{}.encode();
       const auto left = std::max(deadline - clock::now(), clock::duration::zero());
       auto r = co_await (*c)->execute(std::move(request), left);
@@ -457,7 +454,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
       const auto& f = resp->view();
       const auto s = f.status();
       if (s == mcbp::status::not_my_vbucket) {
-        // §4.5: the body may carry a newer config; otherwise ask for one.
+        // the body may carry a newer config; otherwise ask for one.
         retry.note("NOT_MY_VBUCKET from " + node.to_string() + " for vbucket " +
                        std::to_string(r->vbucket),
                    false);
@@ -516,7 +513,7 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
     }
   }
 
-  // The key as sent: collection-id prefixed when the connection negotiated collections (§1.5).
+  // The key as sent: collection-id prefixed when the connection negotiated collections.
   static std::string wire_key(const connection& c, std::uint32_t cid, const std::string& key) {
     return c.has_feature(mcbp::feature::collections) ? mcbp::encode_collection_key(cid, key) : key;
   }
@@ -572,7 +569,6 @@ struct cluster::impl : std::enable_shared_from_this<cluster::impl> {
     auto cid = co_await resolve(coll);
     if (!cid)
       co_return cid.error();
-    // Callables are locals, not temporaries of the co_await (GCC 12 double-destroys those).
     target_fn target = key_target(key);
     build_fn build = [&](const connection& c, std::uint16_t vb) {
       return cmd.encode(wire_key(c, *cid, key)).vbucket(vb);
@@ -627,7 +623,7 @@ asio::awaitable<result<std::shared_ptr<cluster>>> cluster::connect(executor_type
     only_timeouts = only_timeouts && e.code == errc::timeout;
   };
 
-  // CCCP first (§2.5: GET_CLUSTER_CONFIG on a KV connection).
+  // CCCP first (GET_CLUSTER_CONFIG on a KV connection).
   for (const auto& s : p->seeds) {
     if (s.kind != seed_kind::kv)
       continue;
@@ -754,7 +750,6 @@ asio::awaitable<result<mutate_in_result>> cluster::mutate_in(
 asio::awaitable<result<std::optional<std::string>>> cluster::lookup_xattr(collection coll,
                                                                           std::string key,
                                                                           std::string path) {
-  // Built outside the co_await: GCC 12 miscompiles initializer lists in coroutine arguments.
   std::vector<mcbp::subdoc_lookup_spec> specs;
   specs.push_back({mcbp::opcode::subdoc_get, mcbp::subdoc_path_flag::xattr, path});
   auto r = co_await lookup_in(std::move(coll), std::move(key), std::move(specs));

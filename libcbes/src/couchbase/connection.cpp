@@ -1,5 +1,3 @@
-#include "gcc_warnings.hpp"  // first: it silences GCC 12 false positives in what follows
-
 #include "cbes/couchbase/connection.hpp"
 
 #include <algorithm>
@@ -40,7 +38,7 @@ constexpr auto use_awaitable = asio::use_awaitable;
 constexpr std::size_t read_chunk = 64 * 1024;
 
 std::vector<mcbp::feature> default_features(const connection_options& o) {
-  // mcbp-dcp-protocol.md §2.2 "minimum recommended set"; MutationSeqno for mutation tokens.
+  // kv_engine's protocol docs "minimum recommended set"; MutationSeqno for mutation tokens.
   std::vector<mcbp::feature> f{mcbp::feature::tcp_nodelay,   mcbp::feature::mutation_seqno,
                                mcbp::feature::xattr,         mcbp::feature::xerror,
                                mcbp::feature::select_bucket, mcbp::feature::snappy,
@@ -54,7 +52,7 @@ std::vector<mcbp::feature> default_features(const connection_options& o) {
   return f;
 }
 
-// Strongest first (§2.3: Java picks from SCRAM-SHA512/256/1, PLAIN only over TLS).
+// Strongest first (the Java connector picks from SCRAM-SHA512/256/1, PLAIN only over TLS).
 constexpr std::array<mcbp::sasl_mechanism, 4> mechanism_strength{
     mcbp::sasl_mechanism::scram_sha512, mcbp::sasl_mechanism::scram_sha256,
     mcbp::sasl_mechanism::scram_sha1, mcbp::sasl_mechanism::plain};
@@ -219,7 +217,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
       }
       case mcbp::magic::server_request:
         if (f.server_opcode() == mcbp::server_opcode::clustermap_change_notification) {
-          // §2.5: no response is expected.
+          // no response is expected.
           auto n = mcbp::clustermap_change_notification::decode(f);
           if (!n || !config_handler)
             return;
@@ -380,7 +378,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
                          "request to " + where() + " timed out after " + waited_ms() + " ms");
   }
 
-  // ---- bootstrap (§2.1) ----------------------------------------------------------------------
+  // ---- bootstrap ----------------------------------------------------------------------
 
   asio::awaitable<result<mcbp::owned_frame>> step(mcbp::frame_builder request, const char* name,
                                                   clock::time_point deadline) {
@@ -406,10 +404,8 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
 
   asio::awaitable<result<void>> bootstrap() {
     const auto deadline = clock::now() + opts.bootstrap_timeout;
-    // HELLO first: it may precede auth (§2.1) and tells us about XERROR before any error.
+    // HELLO first: it may precede auth and tells us about XERROR before any error.
     auto features = opts.features.empty() ? default_features(opts) : opts.features;
-    // Requests are built before each co_await: GCC 12 destroys braced temporaries inside a
-    // co_await expression twice.
     auto hello_req = mcbp::hello_request{opts.agent, features}.encode();
     auto hello = co_await step(std::move(hello_req), "HELLO", deadline);
     if (!hello)
@@ -445,7 +441,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
     }
 
     if (opts.fetch_error_map) {
-      // Optional (§2.6): a server without it answers UnknownCommand, which is fine.
+      // Optional: a server without it answers UnknownCommand, which is fine.
       auto em_req = mcbp::get_error_map_request{2}.encode();
       auto em = co_await step(std::move(em_req), "GET_ERROR_MAP", deadline);
       if (!em)

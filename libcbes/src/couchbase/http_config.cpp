@@ -1,5 +1,3 @@
-#include "gcc_warnings.hpp"  // first: it silences GCC 12 false positives in what follows
-
 #include "http_config.hpp"
 
 #include "tls_setup.hpp"

@@ -54,7 +54,7 @@ std::string_view to_string(event_type t) noexcept {
 
 namespace {
 
-// "20" or "0.5": set_noop_interval takes seconds, fractions allowed (§3.2).
+// "20" or "0.5": set_noop_interval takes seconds, fractions allowed.
 std::string seconds_text(std::chrono::milliseconds ms) {
   if (ms.count() % 1000 == 0)
     return std::to_string(ms.count() / 1000);
@@ -63,7 +63,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
   return std::to_string(ms.count() / 1000) + "." + frac;
 }
 
-// {"a": agent, "i": id} as the Java client names its connections, ≤ 200 bytes (§3.1).
+// {"a": agent, "i": id} as the Java client names its connections, ≤ 200 bytes.
 std::string connection_name(const std::string& agent, std::string id) {
   boost::json::object o;
   o["a"] = agent.substr(0, 64);
@@ -370,7 +370,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     co_return s;
   }
 
-  // §4.6: nothing read for 2× the noop interval while streams are open → dead connection.
+  // nothing read for 2× the noop interval while streams are open → dead connection.
   static asio::awaitable<void> watchdog(std::shared_ptr<impl> self, std::shared_ptr<session> s) {
     const auto limit = 2 * self->opts.noop_interval;
     while (s->alive && !self->stopped) {
@@ -556,7 +556,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     return ev;
   }
 
-  // Splits the collection prefix, inflates Snappy, splits xattrs (§1.2, §1.5, §4.9).
+  // Splits the collection prefix, inflates Snappy, splits xattrs.
   bool fill_document(session& s, event& ev, const std::string& wire_key, std::uint8_t datatype,
                      const std::string& value) {
     if (s.collections) {
@@ -589,7 +589,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
                std::size_t bytes) {
     if (auto* end = std::get_if<mcbp::dcp_stream_end>(&msg)) {
       drop_early(nullptr, stream);
-      // While we close a stream any end is its end (§3.5).
+      // While we close a stream any end is its end.
       const auto action = stream.ph == phase::closing ? end_action::closed : reaction(end->reason);
       switch (action) {
         case end_action::closed:
@@ -701,7 +701,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       ev.type = event_type::seqno_advanced;
     } else if (const auto* oso = std::get_if<mcbp::dcp_oso_snapshot>(&msg);
                oso && (oso->flags & mcbp::oso_flags::end) && ev.position.seqno > seqno_before) {
-      // §3.13: the position jumps to the OSO's max seqno only now; the items (and a trailing
+      // the position jumps to the OSO's max seqno only now; the items (and a trailing
       // SEQNO_ADVANCED) inside carried the pre-OSO position, so without this event an
       // application checkpointing event positions would stay there and redo the backfill.
       ev.type = event_type::seqno_advanced;
@@ -776,7 +776,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
           co_return;
         }
         case mcbp::status::rollback: {
-          // §4.3: reopen from the rollback seqno; tell the application first.
+          // reopen from the rollback seqno; tell the application first.
           drop_early(s.get(), stream);
           stream.tracker.on_rollback(resp->rollback_seqno);
           ++st.rollbacks;
@@ -887,7 +887,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     notify_progress();
   }
 
-  // Closes connections to nodes that left the topology (their streams reopen elsewhere, §4.5).
+  // Closes connections to nodes that left the topology (their streams reopen elsewhere).
   void on_topology(const std::shared_ptr<const couchbase::topology>& topo) {
     std::vector<std::uint64_t> gone;
     for (auto& [key, s] : sessions) {
@@ -1163,7 +1163,7 @@ asio::awaitable<result<std::map<std::uint16_t, stream_state>>> consumer::close(
       if (it == p->streams.end())
         continue;
       // Without a STREAM_END to wait for, or when there is no such stream any more, the
-      // response is the end (§3.5).
+      // response is the end.
       if (!r || !wait_end || r->view().status() != mcbp::status::success)
         if (it->second.ph == phase::closing)
           it->second.ph = phase::closed;

@@ -27,7 +27,7 @@ mcbp::dcp_stream_request make_stream_request(const stream_state& state, std::uin
   r.vbucket_uuid = state.vbucket_uuid;
   r.snapshot_start = state.snapshot_start;
   r.snapshot_end = state.snapshot_end;
-  // §3.3: the producer answers Erange unless snap_start ≤ start ≤ snap_end.
+  // the producer answers Erange unless snap_start ≤ start ≤ snap_end.
   if (!(r.snapshot_start <= r.start_seqno && r.start_seqno <= r.snapshot_end))
     r.snapshot_start = r.snapshot_end = r.start_seqno;
   return r;
@@ -35,7 +35,7 @@ mcbp::dcp_stream_request make_stream_request(const stream_state& state, std::uin
 
 stream_state rollback_state(const stream_state& state, std::uint64_t to) {
   stream_state s = state;
-  // §4.3: drop branch points newer than the rollback point; the newest remaining one names the
+  // drop branch points newer than the rollback point; the newest remaining one names the
   // history we now share with the producer.
   std::erase_if(s.failover_log, [to](const failover_entry& e) { return e.seqno > to; });
   s.vbucket_uuid = s.failover_log.empty() ? 0 : s.failover_log.front().vbucket_uuid;
@@ -104,7 +104,7 @@ std::uint64_t manifest_uid_of(const mcbp::dcp_message& m) {
 
 }  // namespace
 
-// §3.13: inside OSO the seqnos come in key order, so only "above Y" can be checked; the
+// inside OSO the seqnos come in key order, so only "above Y" can be checked; the
 // position must not move until `end` (a resume before it must repeat the whole backfill).
 bool stream_tracker::on_oso_item(std::uint64_t seqno, const mcbp::dcp_message& m) {
   if (seqno <= state_.seqno)
@@ -146,7 +146,7 @@ bool stream_tracker::on_message(const mcbp::dcp_message& m) {
   if (const auto* adv = std::get_if<mcbp::dcp_seqno_advanced>(&m)) {
     if (adv->by_seqno < state_.seqno)
       return false;
-    // §4.2 / Java: after SEQNO_ADVANCED the position is consistent at that seqno.
+    // / Java: after SEQNO_ADVANCED the position is consistent at that seqno.
     state_.seqno = state_.snapshot_start = state_.snapshot_end = adv->by_seqno;
     if (pending_ && pending_->end <= adv->by_seqno)
       pending_.reset();

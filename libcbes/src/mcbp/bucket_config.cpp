@@ -92,7 +92,7 @@ std::optional<std::vector<std::vector<std::int32_t>>> parse_vbucket_map(const js
     }
     out.push_back(std::move(r));
   }
-  // Key → vbucket masks with (numVBuckets − 1) (§2.5): the count must be a power of two.
+  // Key → vbucket masks with (numVBuckets − 1): the count must be a power of two.
   if (!out.empty() && (out.size() & (out.size() - 1)) != 0)
     return std::nullopt;
   return out;
@@ -106,7 +106,7 @@ result<node_ext> parse_node_ext(const json::value& v, const hosts& h) {
   const auto hostname = string_member(*o, "hostname");
   if (!hostname)
     return errc::bad_bucket_config;
-  // §2.5: a nodesExt entry without hostname means "the host you connected to".
+  // a nodesExt entry without hostname means "the host you connected to".
   n.hostname = hostname->empty() ? h.bare : std::string(*hostname);
   replace_placeholder(n.hostname, h.bare);
   if (const auto* t = o->if_contains("thisNode")) {

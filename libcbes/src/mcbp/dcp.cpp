@@ -126,7 +126,7 @@ frame_builder dcp_stream_request::encode() const {
   detail::put_u64(extras, vbucket_uuid);
   detail::put_u64(extras, snapshot_start);
   detail::put_u64(extras, snapshot_end);
-  // §3.3: the filter value is sent with datatype raw (0).
+  // the filter value is sent with datatype raw (0).
   return frame_builder::request(opcode::dcp_stream_req).extras(extras).value(value);
 }
 

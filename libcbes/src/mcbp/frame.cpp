@@ -18,7 +18,7 @@ result<header> decode_header(std::string_view bytes) {
   header h;
   h.magic = *m;
   h.opcode = static_cast<std::uint8_t>(bytes[1]);
-  // §1.1: a receiver must switch on magic before reading bytes 2–3.
+  // a receiver must switch on magic before reading bytes 2–3.
   if (is_alt(*m)) {
     h.framing_extras_length = static_cast<std::uint8_t>(bytes[2]);
     h.key_length = static_cast<std::uint8_t>(bytes[3]);

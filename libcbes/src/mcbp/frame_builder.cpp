@@ -18,7 +18,7 @@ std::string frame_builder::build() const {
   header h;
   h.magic = magic_;
   if (!framing_extras_.empty()) {
-    // §1.1: framing extras only exist in the flexible-framing magics.
+    // framing extras only exist in the flexible-framing magics.
     if (magic_ == magic::client_request)
       h.magic = magic::alt_client_request;
     else if (magic_ == magic::client_response)

@@ -92,7 +92,7 @@ result<std::uint16_t> decode_stream_id(std::string_view data) {
   return detail::load_u16(data, 0);
 }
 
-// §1.1: encoded = (µs × 2)^(1/1.74).
+// encoded = (µs × 2)^(1/1.74).
 std::uint16_t encode_server_duration(std::chrono::microseconds d) {
   if (d.count() <= 0)
     return 0;

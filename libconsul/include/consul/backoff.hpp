@@ -10,7 +10,7 @@
 namespace consul {
 
 struct backoff_policy {
-  std::chrono::milliseconds base{100};   // node client: 2^attempt × 100 ms (§2.4 rule 7)
+  std::chrono::milliseconds base{100};   // node client: 2^attempt × 100 ms
   std::chrono::milliseconds max{30000};  // … capped at 30 s
 };
 
@@ -22,7 +22,7 @@ std::chrono::milliseconds backoff_delay(const backoff_policy& p, unsigned attemp
 // A random number in [0, 1) from a per-thread generator.
 double random_unit();
 
-// Token bucket (§2.4 rule 6): `burst` tokens, one more every `refill`. take() consumes a token
+// Token bucket: `burst` tokens, one more every `refill`. take() consumes a token
 // and returns how long the caller must wait first (zero while tokens remain).
 class token_bucket {
  public:

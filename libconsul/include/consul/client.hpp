@@ -7,8 +7,8 @@
 //   if (r && r->value) std::cout << r->value->value;
 //
 // Every call returns awaitable<result<T>>; expected failures are errors, never exceptions.
-// No parameter of class type has a default argument: GCC 12 destroys such default-argument
-// temporaries twice inside a co_await expression, so overloads stand in for them.
+// No parameter of class type has a default argument (CONTRIBUTING.md, GCC 12 rule 3):
+// overloads stand in for them.
 // The client is used from one executor (an io_context thread or a strand). Reads retry
 // 500/503/429 and connection failures with jittered backoff within `retry_deadline`; writes
 // never retry. Closing (or destroying) the client ends every pending call, long polls
@@ -44,7 +44,7 @@ struct client_options {
   consul::scheme scheme = scheme::http;
   std::string ca_file;          // https: PEM CA bundle; empty = system default paths
   bool verify_hostname = true;  // https: the certificate must name the host
-  std::string token;            // sent as X-Consul-Token (consul-http-api.md §1.2)
+  std::string token;            // sent as X-Consul-Token (Consul's HTTP API docs)
   std::string datacenter;       // sent as ?dc= on catalog/health/kv/session/txn/status calls
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{30000};  // non-blocking calls, whole exchange
@@ -54,7 +54,7 @@ struct client_options {
   std::size_t max_idle_connections = 4;  // keep-alive pool size
 };
 
-// Key/value store (§3). Keys are bytes; everything but unreserved characters and '/' is
+// Key/value store. Keys are bytes; everything but unreserved characters and '/' is
 // percent-encoded; a key starting with '/' is refused with errc::invalid_argument.
 class kv_api {
  public:
@@ -88,7 +88,7 @@ class kv_api {
   detail::impl_ptr impl_;
 };
 
-// Sessions (§4).
+// Sessions.
 class session_api {
  public:
   // New session id.   auto id = co_await c.session().create({.name = "leader", .ttl = 15s});
@@ -110,21 +110,21 @@ class session_api {
   detail::impl_ptr impl_;
 };
 
-// The local agent (§5).
+// The local agent.
 class agent_api {
  public:
   //   auto self = co_await c.agent().self();   // self->node_name, self->datacenter
   task<agent_self> self() const;
   //   co_await c.agent().register_service({.name = "web", .port = 80, .check = ttl_check{}});
   task<void> register_service(service_registration r) const;
-  // An unknown id counts as success (new agents answer 404, §5.2).
+  // An unknown id counts as success (new agents answer 404).
   task<void> deregister_service(std::string service_id) const;
   //   co_await c.agent().pass("service:web", "ok");
   task<void> pass(std::string check_id, std::string note) const;
   task<void> warn(std::string check_id, std::string note) const;
   task<void> fail(std::string check_id, std::string note) const;
   task<void> pass(std::string check_id) const { return pass(std::move(check_id), std::string()); }
-  // errc::not_found for an unknown check: the agent lost the registration (§5.3).
+  // errc::not_found for an unknown check: the agent lost the registration.
   task<void> update(std::string check_id, check_status status, std::string output) const;
   task<std::map<std::string, service_entry>> services() const;
   task<std::map<std::string, health_check>> checks() const;
@@ -135,7 +135,7 @@ class agent_api {
   detail::impl_ptr impl_;
 };
 
-// Health (§6.1).
+// Health.
 class health_api {
  public:
   //   auto up = co_await c.health().service("web", {.passing = true});
@@ -151,7 +151,7 @@ class health_api {
   detail::impl_ptr impl_;
 };
 
-// Catalog (§6.2).
+// Catalog.
 class catalog_api {
  public:
   //   auto names = co_await c.catalog().services();   // name -> tags
@@ -164,7 +164,7 @@ class catalog_api {
   detail::impl_ptr impl_;
 };
 
-// Raft status (§6.3).
+// Raft status.
 class status_api {
  public:
   // Empty string when the cluster has no leader.   auto l = co_await c.status().leader();
@@ -177,7 +177,7 @@ class status_api {
   detail::impl_ptr impl_;
 };
 
-// Transactions (§3.7): all ops apply or none; a failed txn is a value with every failed op.
+// Transactions: all ops apply or none; a failed txn is a value with every failed op.
 class txn_api {
  public:
   //   auto r = co_await c.txn().run({txn_op::check_session("k", sid), txn_op::remove("k")});

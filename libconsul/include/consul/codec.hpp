@@ -17,10 +17,10 @@
 namespace consul {
 
 // Percent-encodes everything except RFC 3986 unreserved characters and, when keep_slash,
-// '/' (consul-http-api.md §1.9, §9.7: the server decodes before routing).
+// '/' (Consul's HTTP API docs: the server decodes before routing).
 std::string percent_encode(std::string_view text, bool keep_slash);
 
-// "/v1/kv/<encoded key>". A key starting with '/' is refused as the Go client does (§1.9);
+// "/v1/kv/<encoded key>". A key starting with '/' is refused as the Go client does;
 // an empty key is refused unless allow_empty (prefix reads).
 result<std::string> kv_path(std::string_view key, bool allow_empty = false);
 

@@ -22,11 +22,11 @@ enum class errc {
   bad_request,            // 400/405/413: the request is wrong, retrying will not help
   not_found,              // 404 where the API has no "absent" value
   acl_denied,             // 403 "ACL not found" / "Permission denied"
-  no_leader,              // 500 "No cluster leader" (consul-http-api.md §1.6, §9.27)
-  rate_limited,           // 429 (§9.29)
+  no_leader,              // 500 "No cluster leader" (Consul's HTTP API docs)
+  rate_limited,           // 429
   invalid_response,       // malformed JSON or a body of unexpected shape
   invalid_argument,       // refused client-side (e.g. key starting with '/')
-  session_not_found,      // 404 on session renew (§4.2): the session is gone
+  session_not_found,      // 404 on session renew: the session is gone
   cancelled,              // the coroutine was cancelled or the client closed
   lock_lost,              // consul::lock: leadership ended
 };
@@ -52,7 +52,7 @@ struct error {
 error make_error(errc e, std::string message, int http_status = 0);
 
 // Maps a non-2xx answer to an error by status and body (substring matching, as a client agent
-// prefixes texts with "rpc error making call: ", §1.6).
+// prefixes texts with "rpc error making call: ").
 error error_from_http(int status, std::string_view body);
 
 template <class T>

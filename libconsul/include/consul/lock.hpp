@@ -1,6 +1,6 @@
 #pragma once
-// consul::lock — leader election on one KV key (consul-http-api.md §7.5 with the rules of
-// Consul's own api/lock.go, §7.3): an own TTL session renewed at TTL/2, `?acquire=`, a
+// consul::lock — leader election on one KV key (Consul's HTTP API docs with the rules of
+// Consul's own api/lock.go): an own TTL session renewed at TTL/2, `?acquire=`, a
 // blocking watch of the key, lock-delay honoured, loss reported, graceful hand-over.
 //
 //   consul::lock l(c, {.key = "service/web/leader", .value = "node-1"});
@@ -28,11 +28,11 @@ struct lock_options {
   std::string value;        // written on acquire: who leads
   std::uint64_t flags = 0;  // written on acquire and release
   std::string session_name = "libconsul lock";
-  std::chrono::milliseconds session_ttl{15000};         // Go DefaultLockSessionTTL (§7.3)
-  std::chrono::milliseconds lock_delay{15000};          // Consul's default lock-delay (§4.1)
+  std::chrono::milliseconds session_ttl{15000};         // Go DefaultLockSessionTTL
+  std::chrono::milliseconds lock_delay{15000};          // Consul's default lock-delay
   std::optional<std::vector<std::string>> node_checks;  // unset = ["serfHealth"]
   std::vector<std::string> service_checks;      // e.g. {"service:web-1"}: leadership ends with it
-  std::chrono::milliseconds renew_interval{0};  // 0 = TTL/2 of the TTL Consul returned (§7.5)
+  std::chrono::milliseconds renew_interval{0};  // 0 = TTL/2 of the TTL Consul returned
   std::chrono::milliseconds renew_retry{1000};  // after a failed renew, until TTL has passed
   std::chrono::milliseconds wait{15000};        // long poll on the key (DefaultLockWaitTime)
   std::chrono::milliseconds retry_time{5000};   // acquire refused on a free key: lock-delay

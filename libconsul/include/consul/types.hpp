@@ -1,5 +1,5 @@
 #pragma once
-// Plain data exchanged with Consul (consul-http-api.md §3–§6). No JSON types leak out: values
+// Plain data exchanged with Consul (Consul's HTTP API docs). No JSON types leak out: values
 // are bytes (std::string), indexes and flags unsigned 64-bit.
 //
 //   consul::kv_pair p = ...;            // from kv().get()
@@ -13,7 +13,7 @@
 
 namespace consul {
 
-// ---- blocking queries (§2) ----
+// ---- blocking queries ----
 enum class consistency { default_mode, stale, consistent };
 
 // Read options. index > 0 makes the call a blocking query that returns once the result index
@@ -24,7 +24,7 @@ struct query_options {
   consistency mode = consistency::default_mode;
 };
 
-// The X-Consul-* headers of a read (§1.4), present on 404 answers too.
+// The X-Consul-* headers of a read, present on 404 answers too.
 struct query_meta {
   std::uint64_t index = 0;
   bool known_leader = false;
@@ -38,7 +38,7 @@ struct response {
   query_meta meta;
 };
 
-// ---- KV (§3) ----
+// ---- KV ----
 struct kv_pair {
   std::string key;
   std::string value;  // raw bytes; `Value: null` reads as empty
@@ -61,7 +61,7 @@ struct kv_delete_options {
   bool recurse = false;
 };
 
-// ---- sessions (§4) ----
+// ---- sessions ----
 enum class session_behavior { release, delete_keys };
 
 struct session_options {
@@ -89,7 +89,7 @@ struct session_info {
   std::uint64_t modify_index = 0;
 };
 
-// ---- agent, health, catalog (§5, §6) ----
+// ---- agent, health, catalog ----
 enum class check_status { passing, warning, critical };
 const char* to_string(check_status s) noexcept;
 
@@ -125,7 +125,7 @@ struct service_entry {
   std::string service;
   std::vector<std::string> tags;
   std::map<std::string, std::string> meta;
-  std::string address;  // may be empty: fall back to the node address (§6.1)
+  std::string address;  // may be empty: fall back to the node address
   int port = 0;
 };
 
@@ -158,7 +158,7 @@ struct health_options {
   std::vector<std::string> tags;  // instances must carry all of them
 };
 
-// ---- transactions (§3.7) ----
+// ---- transactions ----
 enum class txn_verb {
   set,
   cas,

@@ -1,6 +1,6 @@
 #pragma once
 // consul::watch — a blocking-query loop that yields each distinct result once, applying the
-// client rules of consul-http-api.md §2.4 exactly.
+// client rules of Consul's HTTP API docs exactly.
 //
 //   consul::watch<std::optional<consul::kv_pair>> w(
 //       c.get_executor(), [kv = c.kv()](consul::query_options q) { return kv.get("cfg", q); },
@@ -25,7 +25,7 @@
 
 namespace consul {
 
-// What to do with the X-Consul-Index a blocking query returned (§2.4 rules 1–5), as a pure
+// What to do with the X-Consul-Index a blocking query returned, as a pure
 // function of the index sent and the index returned.
 struct index_step {
   std::uint64_t next_index = 0;  // index for the next request
@@ -39,8 +39,8 @@ index_step next_index(std::uint64_t sent, std::uint64_t returned) noexcept;
 struct watch_options {
   std::chrono::milliseconds wait{300000};  // per long poll (Consul's default 5 m)
   consistency mode = consistency::default_mode;
-  backoff_policy backoff{};  // after transient errors (§2.4 rule 7)
-  // Token bucket (§2.4 rule 6): under churn at most `rate_burst` quick polls, then one per
+  backoff_policy backoff{};  // after transient errors
+  // Token bucket: under churn at most `rate_burst` quick polls, then one per
   // `rate_refill`; refill 0 disables the limit.
   double rate_burst = 2;
   std::chrono::milliseconds rate_refill{15000};

@@ -29,14 +29,10 @@
 #include "cbes/testkit/consul_agent.hpp"
 #include "cbes/testkit/http_server.hpp"
 #include "cbes/util/base64.hpp"
-#include "consul/encoding.hpp"
+#include "cbes/util/go_duration.hpp"
 #include "decode.hpp"
 #include "reply.hpp"
 #include "store.hpp"
-
-// GCC 12 reports Asio's awaitable frame allocator as mismatched new/delete in large
-// coroutines (a known false positive: the frame's operator new/delete are a matched pair).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace cbes::testkit {
 
@@ -135,9 +131,8 @@ struct consul_agent::impl {
   std::optional<reply> write_guard() const;
   std::optional<reply> read_guard(const call& c) const;
 
-  // §2: blocking query loop. `query` runs under `mu` and fills index/absent.
-  // Callers pass lambdas that capture by reference only: GCC 12 destroys by-value captures
-  // of a lambda temporary in a co_await expression twice.
+  // blocking query loop. `query` runs under `mu` and fills index/absent.
+  // Callers pass lambdas that capture by reference only (CONTRIBUTING.md, GCC 12 rule 4).
   template <class Query>
   asio::awaitable<reply> blocking(const call& c, Query query) {
     std::optional<std::uint64_t> min_index;
@@ -149,7 +144,7 @@ struct consul_agent::impl {
       min_index = std::get<std::uint64_t>(v);
     }
     if (auto w = c.get("wait")) {
-      auto d = consul::parse_go_duration(*w);
+      auto d = cbes::util::parse_go_duration(*w);
       if (!d)
         co_return text(400, "Invalid wait time");
       wait = *d;
@@ -167,7 +162,7 @@ struct consul_agent::impl {
       if (!min_index || *min_index == 0 || r.index > *min_index)
         co_return r;
       first_absent = r.absent;
-      // §2.1: clamp to 10m, default 5m, then jitter in [0, timeout/16).
+      // clamp to 10m, default 5m, then jitter in [0, timeout/16).
       ns timeout = wait > 10min ? ns{10min} : wait <= ns{0} ? ns{5min} : wait;
       if (opts.jitter && timeout.count() >= 16) {
         std::uniform_int_distribution<std::int64_t> dist(0, timeout.count() / 16 - 1);

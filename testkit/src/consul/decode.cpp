@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "consul/encoding.hpp"
+#include "cbes/util/go_duration.hpp"
 
 namespace cbes::testkit::consul_fake {
 
@@ -13,7 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
-// §1.10: Go matches JSON field names case-insensitively; agent endpoints also accept
+// Go matches JSON field names case-insensitively; agent endpoints also accept
 // snake_case aliases, so compare with underscores removed.
 std::string fold(std::string_view s) {
   std::string out;
@@ -115,7 +115,7 @@ bool get_bool(const json::object& o, std::string_view name) {
   return v->as_bool();
 }
 
-// Durations in request bodies: Go duration strings or integer nanoseconds (§1.10).
+// Durations in request bodies: Go duration strings or integer nanoseconds.
 std::optional<ns> get_duration(const json::object& o, std::string_view name) {
   const auto* v = field(o, name);
   if (!v || v->is_null())
@@ -124,7 +124,7 @@ std::optional<ns> get_duration(const json::object& o, std::string_view name) {
     std::string_view text = v->as_string();
     if (text.empty())
       return ns{0};
-    auto d = consul::parse_go_duration(text);
+    auto d = cbes::util::parse_go_duration(text);
     if (!d)
       throw decode_error{"time: invalid duration \"" + std::string(text) + "\""};
     return *d;

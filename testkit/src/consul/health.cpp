@@ -30,7 +30,7 @@ asio::awaitable<reply> consul_agent::impl::health_service(call& c) {
     co_return text(400, "Missing service name");
   bool passing = false;
   if (auto p = c.get("passing")) {
-    // §1.3: the only flag parsed as a bool (Go strconv.ParseBool), empty = true.
+    // the only flag parsed as a bool (Go strconv.ParseBool), empty = true.
     static const std::set<std::string> yes = {"", "1", "t", "T", "true", "TRUE", "True"};
     static const std::set<std::string> no = {"0", "f", "F", "false", "FALSE", "False"};
     if (yes.count(*p))

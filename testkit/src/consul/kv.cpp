@@ -119,7 +119,7 @@ asio::awaitable<reply> consul_agent::impl::kv(call& c) {
     int n = c.has("cas") + c.has("acquire") + c.has("release");
     if (n > 1)
       co_return conflicting_flags(c);
-    // §1.7: the limit is checked against the request's Content-Length.
+    // the limit is checked against the request's Content-Length.
     if (c.content_length && *c.content_length > kv_max_value_size)
       co_return text(413, "Request body(" + std::to_string(*c.content_length) +
                               " bytes) too large, max size: 524288 bytes. See "

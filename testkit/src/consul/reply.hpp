@@ -15,11 +15,11 @@ struct reply {
   std::string body;
   std::string content_type;  // "" = none
   http_headers headers;
-  bool meta = false;         // X-Consul-Index/KnownLeader/LastContact (§1.4)
+  bool meta = false;         // X-Consul-Index/KnownLeader/LastContact
   bool meta_index = true;    // read-only txn: meta without an index
   bool consistency = false;  // X-Consul-Effective-Consistency (catalog, health)
   std::uint64_t index = 0;
-  bool absent = false;  // 404 "not found" result of a blocking read (§2.2 refinement 3)
+  bool absent = false;  // 404 "not found" result of a blocking read
   bool drop = false;
 };
 

@@ -4,7 +4,7 @@ namespace cbes::testkit {
 
 namespace {
 
-// Go's path.Clean keeping a trailing slash, as the HTTP mux does before redirecting (§1.9).
+// Go's path.Clean keeping a trailing slash, as the HTTP mux does before redirecting.
 std::string clean_path(const std::string& path) {
   std::vector<std::string> parts;
   std::size_t i = 0;
@@ -94,7 +94,7 @@ std::optional<std::string> consul_agent::impl::token_of(const call& c) const {
   if (auto t = find_header(c.headers, "X-Consul-Token"); t && !t->empty())
     return std::string(*t);
   if (auto a = find_header(c.headers, "Authorization")) {
-    // §1.2: split on spaces, scheme compared case-insensitively, first word after it.
+    // split on spaces, scheme compared case-insensitively, first word after it.
     std::vector<std::string> words;
     std::string cur;
     for (char ch : *a) {
@@ -197,13 +197,13 @@ asio::awaitable<reply> consul_agent::impl::dispatch(const http_server::request& 
     }
     start = amp + 1;
   }
-  // §1.9: non-printable characters in the path → 400 with an empty body.
+  // non-printable characters in the path → 400 with an empty body.
   for (char ch : c.path) {
     auto u = static_cast<unsigned char>(ch);
     if (u < 0x20 || u == 0x7f)
       co_return text(400, "");
   }
-  // §1.9: the router cleans `//` and dot segments with a 301 to the cleaned path.
+  // the router cleans `//` and dot segments with a 301 to the cleaned path.
   if (auto cleaned = clean_path(c.path); cleaned != c.path) {
     reply r = text(301, "");
     std::string location = cleaned;
@@ -272,7 +272,7 @@ std::optional<reply> consul_agent::impl::write_guard() const {
   return std::nullopt;
 }
 
-// Reads: consistency flags and leader loss (§1.3, §1.6, §9 item 27).
+// Reads: consistency flags and leader loss.
 std::optional<reply> consul_agent::impl::read_guard(const call& c) const {
   if (c.has("stale") && c.has("consistent"))
     return text(400, "Cannot specify ?stale with ?consistent, conflicting semantics.");

@@ -34,7 +34,7 @@ asio::awaitable<reply> consul_agent::impl::session_create(call& c) {
   if (req.behavior.empty())
     req.behavior = "release";
   if (auto d = get_duration(body, "LockDelay")) {
-    // §4.1: numbers (and durations) below 1000 are taken as seconds.
+    // numbers (and durations) below 1000 are taken as seconds.
     req.lock_delay = d->count() < 1000 ? ns{std::chrono::seconds(d->count())} : *d;
   }
   req.ttl_text = get_string(body, "TTL");
@@ -52,7 +52,7 @@ asio::awaitable<reply> consul_agent::impl::session_create(call& c) {
   if (auto err = write_guard())
     co_return *err;
   if (!req.ttl_text.empty()) {
-    auto d = consul::parse_go_duration(req.ttl_text);
+    auto d = cbes::util::parse_go_duration(req.ttl_text);
     if (!d)
       co_return text(500, "Session TTL '" + req.ttl_text + "' invalid: time: invalid duration \"" +
                               req.ttl_text + "\"");

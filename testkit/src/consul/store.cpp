@@ -17,7 +17,7 @@ bool same_content(const kv_entry& a, const kv_entry& b) {
          a.value == b.value && a.session == b.session;
 }
 
-// consul-http-api.md §5.3: long outputs are cut and annotated.
+// Consul's HTTP API docs: long outputs are cut and annotated.
 std::string truncate_output(const std::string& output) {
   if (output.size() <= check_output_max)
     return output;
@@ -33,7 +33,7 @@ store::store(std::string node_name, std::string datacenter)
   rng_state_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   node_id_ = new_uuid();
   // A dev agent has applied a dozen internal Raft entries before the first user write
-  // (§9 "Fake bootstrap state"): node at 11, serfHealth at 12, service consul at 13.
+  // (a dev agent's bootstrap state): node at 11, serfHealth at 12, service consul at 13.
   index_ = 10;
   node_create_index_ = node_modify_index_ = nodes_index_ = next_index();
   serf_.id = "serfHealth";
@@ -140,12 +140,12 @@ std::variant<bool, op_error> store::kv_put(const std::string& key, std::string v
         return false;
       [[fallthrough]];
     case put_mode::set:
-      // §3.4: a plain set keeps the lock holder but resets LockIndex to the request's 0.
+      // a plain set keeps the lock holder but resets LockIndex to the request's 0.
       entry.session = existing ? existing->session : std::string();
       entry.lock_index = 0;
       break;
     case put_mode::acquire:
-      // §3.4: lock-delay is checked before the session itself.
+      // lock-delay is checked before the session itself.
       if (lock_delayed(key, now))
         return false;
       if (session_id.empty())
@@ -171,7 +171,7 @@ std::variant<bool, op_error> store::kv_put(const std::string& key, std::string v
       entry.lock_index = existing->lock_index;
       break;
   }
-  // §3.4: new servers skip identical writes (no index movement, no wake-ups).
+  // new servers skip identical writes (no index movement, no wake-ups).
   if (existing && same_content(*existing, entry))
     return true;
   auto idx = next_index();
@@ -199,7 +199,7 @@ bool store::kv_delete(const std::string& key, bool recurse, std::optional<std::u
   }
   auto it = kv_.find(key);
   if (it == kv_.end())
-    return true;  // §3.6: also with ?cas on a missing key
+    return true;  // also with ?cas on a missing key
   if (cas && it->second.modify_index != *cas)
     return false;
   auto idx = next_index();
@@ -210,7 +210,7 @@ bool store::kv_delete(const std::string& key, bool recurse, std::optional<std::u
 }
 
 txn_outcome store::txn(const std::vector<txn_op>& ops, ns now) {
-  // All or nothing (§3.7): apply to the live maps with one index, roll back on any error.
+  // All or nothing: apply to the live maps with one index, roll back on any error.
   auto saved_kv = kv_;
   auto saved_tombstones = tombstones_;
   auto saved_kv_index = kv_index_;
@@ -366,7 +366,7 @@ std::variant<std::string, op_error> store::session_create(const session_request&
         node_checks.push_back(c);
     }
   }
-  // §4.1: without NodeChecks/Checks the session is bound to serfHealth; an explicit empty
+  // without NodeChecks/Checks the session is bound to serfHealth; an explicit empty
   // list means no checks at all.
   if (!req.node_checks && !req.checks)
     node_checks.push_back("serfHealth");
@@ -402,7 +402,7 @@ std::variant<std::string, op_error> store::session_create(const session_request&
   s.service_checks = req.service_checks;
   s.create_index = s.modify_index = sessions_index_ = next_index();
   if (s.ttl > ns{0})
-    s.expires_at = now + 2 * s.ttl;  // §4.3: invalidated ~2 x TTL after the last renew
+    s.expires_at = now + 2 * s.ttl;  // invalidated ~2 x TTL after the last renew
   auto id = s.id;
   sessions_.emplace(id, std::move(s));
   return id;
@@ -450,7 +450,7 @@ void store::invalidate_session(const std::string& id, ns now) {
       e.modify_index = idx;
     }
     kv_index_ = idx;
-    // §3.5: invalidation (not release) starts the lock-delay window, capped at 60 s.
+    // invalidation (not release) starts the lock-delay window, capped at 60 s.
     if (s.lock_delay > ns{0})
       lock_delays_[key] = now + std::min(s.lock_delay, max_lock_delay);
   }
@@ -487,7 +487,7 @@ void store::set_check_status(check& c, const std::string& status, const std::str
                              ns now) {
   c.output = output;
   if (status == c.status)
-    return;  // §5.4: output-only changes are not synced to the catalog right away
+    return;  // output-only changes are not synced to the catalog right away
   auto idx = next_index();
   c.status = status;
   c.synced_output = output;
@@ -526,7 +526,7 @@ std::optional<op_error> store::register_service(service svc, std::vector<check_d
   for (std::size_t i = 0; i < defs.size(); ++i) {
     auto& def = defs[i];
     check c;
-    // §5.1 derived check IDs and names.
+    // derived check IDs and names.
     c.id = def.id && !def.id->empty() ? *def.id
            : defs.size() == 1         ? "service:" + svc.id
                                       : "service:" + svc.id + ":" + std::to_string(i + 1);
@@ -542,7 +542,7 @@ std::optional<op_error> store::register_service(service svc, std::vector<check_d
     c.service_tags = svc.tags;
     c.status = def.status.value_or("critical");
     if (auto prev = checks_.find(c.id); prev != checks_.end()) {
-      // §5.1: re-registration keeps status and output so health does not flap.
+      // re-registration keeps status and output so health does not flap.
       c.status = prev->second.status;
       c.output = prev->second.output;
       c.synced_output = prev->second.synced_output;
@@ -618,7 +618,7 @@ std::optional<op_error> store::register_check(check_definition def, ns now) {
   auto idx = next_index();
   check c;
   c.name = def.name.value_or("");
-  c.id = def.id && !def.id->empty() ? *def.id : c.name;  // §5.2: ID defaults to Name
+  c.id = def.id && !def.id->empty() ? *def.id : c.name;  // ID defaults to Name
   c.notes = def.notes;
   c.type = def.type;
   c.ttl = def.ttl;
@@ -721,7 +721,7 @@ bool store::run_due(ns now) {
       case kind::check: {
         auto& c = checks_[which];
         c.ttl_deadline.reset();
-        // §5.4: the expiry output quotes the last output set by an update.
+        // the expiry output quotes the last output set by an update.
         std::string out =
             c.last_output.empty()
                 ? "TTL expired"

@@ -1,7 +1,7 @@
 #pragma once
 // The state of the fake Consul agent: a single-node dev server's KV store, sessions, local
 // services and checks, and the Raft-like indexes that blocking queries compare
-// (consul-http-api.md §2.3, §3, §4, §5). Pure: no I/O, time is passed in. Not thread-safe;
+// (Consul's HTTP API docs). Pure: no I/O, time is passed in. Not thread-safe;
 // consul_agent serialises access with its mutex.
 #include <chrono>
 #include <cstdint>
@@ -17,7 +17,7 @@ namespace cbes::testkit::consul_fake {
 using ns = std::chrono::nanoseconds;
 using namespace std::chrono_literals;
 
-// consul-http-api.md §0
+// Consul's HTTP API docs
 inline constexpr std::size_t kv_max_value_size = 524288;
 inline constexpr std::size_t txn_max_ops = 128;
 inline constexpr ns session_ttl_min = 10s;
@@ -50,7 +50,7 @@ struct session {
   std::optional<std::vector<std::string>> service_checks;
   std::uint64_t create_index = 0;
   std::uint64_t modify_index = 0;
-  std::optional<ns> expires_at;  // 2 x TTL after creation / last renew (§4.3)
+  std::optional<ns> expires_at;  // 2 x TTL after creation / last renew
 };
 
 struct service {
@@ -73,7 +73,7 @@ struct check {
   std::string status = "critical";
   std::string notes;
   std::string output;         // agent view (GET /v1/agent/checks)
-  std::string synced_output;  // catalog view: output-only changes are not synced (§5.4)
+  std::string synced_output;  // catalog view: output-only changes are not synced
   std::string last_output;    // last TTL update output, for "TTL expired (...)"
   std::string service_id;
   std::string service_name;
@@ -112,7 +112,7 @@ class store {
  public:
   store(std::string node_name, std::string datacenter);
 
-  // ---- indexes (§2.3) ----
+  // ---- indexes ----
   std::uint64_t current_index() const { return index_; }
   std::uint64_t kv_table_index() const;
   std::uint64_t kv_prefix_index(const std::string& prefix) const;
@@ -122,18 +122,18 @@ class store {
   std::uint64_t checks_index() const { return checks_index_; }
   std::uint64_t service_index(const std::string& name) const;
 
-  // ---- KV (§3) ----
+  // ---- KV ----
   const kv_entry* kv_get(const std::string& key) const;
   std::vector<const kv_entry*> kv_list(const std::string& prefix) const;
   enum class put_mode { set, cas, acquire, release };
-  // Returns true/false as the HTTP body, or an error (500 texts of §3.4).
+  // Returns true/false as the HTTP body, or an error (Consul's 500 texts).
   std::variant<bool, op_error> kv_put(const std::string& key, std::string value,
                                       std::uint64_t flags, put_mode mode, std::uint64_t cas,
                                       const std::string& session, ns now);
   bool kv_delete(const std::string& key, bool recurse, std::optional<std::uint64_t> cas);
   txn_outcome txn(const std::vector<txn_op>& ops, ns now);
 
-  // ---- sessions (§4) ----
+  // ---- sessions ----
   struct session_request {
     std::string name;
     std::optional<std::string> node;
@@ -151,7 +151,7 @@ class store {
   const session* session_renew(const std::string& id, ns now);
   const std::map<std::string, session>& sessions() const { return sessions_; }
 
-  // ---- agent / catalog (§5, §6) ----
+  // ---- agent / catalog ----
   struct check_definition {
     std::optional<std::string> id;
     std::optional<std::string> name;
@@ -189,7 +189,7 @@ class store {
   // expiry, and the 30 s critical-service reaper. Returns true when state changed.
   bool run_due(ns now);
 
-  // Fault injection: restart the index counter low and renumber everything (§9 item 2).
+  // Fault injection: restart the index counter low and renumber everything.
   void reset_index();
 
   std::string new_uuid();

@@ -14,7 +14,7 @@ namespace json = boost::json;
 
 namespace {
 
-// mcbp-dcp-protocol.md §2.5: what a 7.x Couchbase bucket advertises.
+// kv_engine's protocol docs: what a 7.x Couchbase bucket advertises.
 constexpr std::string_view bucket_capabilities[] = {"collections",
                                                     "durableWrite",
                                                     "tombstonedUserXAttrs",
@@ -155,7 +155,7 @@ void cluster_state::rebalance() {
 
 namespace {
 
-// §2.5 `alternateAddresses`: {"external":{"hostname":..,"ports":{"kv":..,"kvSSL":..,"mgmt":..}}}.
+// `alternateAddresses`: {"external":{"hostname":..,"ports":{"kv":..,"kvSSL":..,"mgmt":..}}}.
 void add_alternate_addresses(json::object& ext, const couchbase_cluster_options& o,
                              const node_info& n) {
   if (!o.external)
@@ -202,7 +202,7 @@ std::string cluster_state::bucket_config_json(const bucket_state& b, std::string
     json::object ext{{"services", std::move(services)}};
     if (this_node && *this_node == n.id)
       ext["thisNode"] = true;
-    // §2.5: single-node clusters omit the hostname ("the host you connected to").
+    // single-node clusters omit the hostname ("the host you connected to").
     if (!single || host != "$HOST")
       ext["hostname"] = host == "$HOST" ? options_.bind_address : std::string(host);
     add_alternate_addresses(ext, options_, n);
@@ -317,7 +317,7 @@ const item& cluster_state::write(bucket_state& b, std::uint16_t vb, item it) {
 void cluster_state::record_event(bucket_state& b, const system_event_data& e) {
   for (auto& store : b.vbuckets) {
     item it;
-    // Scope events belong to no collection (keeps per-collection high seqnos exact, §3.17).
+    // Scope events belong to no collection (keeps per-collection high seqnos exact).
     it.id = {e.event >= 3 ? 0xffffffffU : e.collection_id, e.name};
     it.cas = next_cas();
     it.event = e;

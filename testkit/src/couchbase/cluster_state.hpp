@@ -44,7 +44,7 @@ struct bucket_state {
   // Per vbucket: [active, replica...] node ids, -1 = none.
   std::vector<std::vector<int>> vbucket_map;
   mcbp::collections_manifest manifest;
-  std::uint32_t next_id = 8;  // §1.5: user scope/collection ids start at 8
+  std::uint32_t next_id = 8;  // user scope/collection ids start at 8
   bool replication_paused = false;
 
   std::size_t num_vbuckets() const noexcept { return vbuckets.size(); }
@@ -94,7 +94,7 @@ class cluster_state {
   // vb becomes active on `node`: a new failover entry with a fresh uuid.
   void take_over(bucket_state& b, std::uint16_t vb, int node);
 
-  // The bucket config JSON (§2.5). `host` replaces nothing: it is written where a real server
+  // The bucket config JSON. `host` replaces nothing: it is written where a real server
   // writes a host, e.g. "$HOST" for CCCP answers or "127.0.0.1" for the manager HTTP API.
   std::string bucket_config_json(const bucket_state& b, std::string_view host,
                                  std::optional<std::size_t> this_node) const;
@@ -116,10 +116,10 @@ class cluster_state {
   const item* live_document(bucket_state& b, std::uint16_t vb, const doc_key& id);
   // Appends a version, and marks it replicated unless replication is paused.
   const item& write(bucket_state& b, std::uint16_t vb, item it);
-  // A deletion or expiration tombstone of `current` (system xattrs survive, §3.9).
+  // A deletion or expiration tombstone of `current` (system xattrs survive).
   const item& tombstone(bucket_state& b, std::uint16_t vb, const item& current, item_kind kind);
   std::size_t expiry_pager();
-  // Records a collection / scope change in every vbucket of `b` (§3.11).
+  // Records a collection / scope change in every vbucket of `b`.
   void record_event(bucket_state& b, const system_event_data& e);
 
   // Called (with `mutex` held) after anything DCP streams may need to see: a new history item,

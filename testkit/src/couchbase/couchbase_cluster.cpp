@@ -17,8 +17,6 @@
 #include "manager_api.hpp"
 #include "subdoc_engine.hpp"
 
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace cbes::testkit {
 
 namespace asio = boost::asio;
@@ -41,7 +39,7 @@ struct node_runtime {
 
 namespace {
 
-// A collection / scope system event (§3.11); ids per mcbp::system_event_id.
+// A collection / scope system event; ids per mcbp::system_event_id.
 system_event_data event_data(std::uint32_t id, std::uint64_t manifest_uid, std::uint32_t scope_id,
                              std::uint32_t collection_id = 0, std::string name = {},
                              std::optional<std::uint32_t> max_ttl = std::nullopt) {
@@ -362,7 +360,7 @@ void couchbase_cluster::drop_scope(std::string_view bucket, std::string_view sco
                           [&](const auto& s) { return s.uid == *sid; });
   auto dropped = pos->collections;
   b.manifest.scopes.erase(pos);
-  // §3.11: one manifest, several events; only the last one carries the new uid.
+  // one manifest, several events; only the last one carries the new uid.
   for (const auto& c : dropped)
     impl_->state.record_event(b, event_data(1, b.manifest.uid, *sid, c.uid));
   ++b.manifest.uid;

@@ -71,7 +71,7 @@ std::string dcp_producer::open(kv_session& s, const mcbp::frame& f) {
   auto req = mcbp::dcp_open_request::decode(f);
   if (!req)
     return s.error(f, status::einval, "DCP_OPEN needs 8 bytes of extras and a 1..200 byte name");
-  // §3.1 validator rules.
+  // validator rules.
   if (s.dcp_)
     return s.error(f, status::einval, "The connection is already a DCP connection");
   const std::uint32_t flags = req->flags;
@@ -91,7 +91,7 @@ std::string dcp_producer::open(kv_session& s, const mcbp::frame& f) {
     --s.ctx_.state.fail_dcp_opens_remaining;
     return s.error(f, static_cast<status>(s.ctx_.state.fail_dcp_opens_status), "injected failure");
   }
-  // §3.1: reusing a connection name kicks the older connection.
+  // reusing a connection name kicks the older connection.
   auto sessions = s.ctx_.sessions;
   for (const auto& other : sessions)
     if (other.get() != &s && other->dcp_ && other->node_ == s.node_ &&
@@ -188,7 +188,7 @@ std::string dcp_producer::handle_control(const mcbp::frame& f) {
   if (key == "enable_expiry_opcode") {
     if (value != "true")
       return einval("enable_expiry_opcode only takes true");
-    // §3.2: only effective with IncludeDeleteTimes, Success either way.
+    // only effective with IncludeDeleteTimes, Success either way.
     expiry_opcode_ = true;
     return ok(f);
   }
@@ -205,7 +205,7 @@ std::string dcp_producer::handle_control(const mcbp::frame& f) {
       return einval("enable_out_of_order_snapshots takes true/true_with_seqno_advanced");
     if (!session_.has(feature::collections))
       return einval("out-of-order snapshots need collections");
-    // §3.13: used for disk backfills of streams filtered to one collection (fill_oso).
+    // used for disk backfills of streams filtered to one collection (fill_oso).
     oso_ = value == "true" ? 1 : 2;
     return ok(f);
   }
@@ -263,7 +263,7 @@ std::string dcp_producer::handle_stream_req(const mcbp::frame& f, bucket_state& 
   if (req.flags & (stream_flag::takeover | stream_flag::cache_transfer))
     return session_.error(f, status::not_supported, "Takeover / cache transfer streams");
   const std::uint16_t vb = f.vbucket();
-  // §3.3 checks, in the server's order.
+  // checks, in the server's order.
   const int r = role(b, vb);
   if (r == 0 || (r == 2 && (req.flags & stream_flag::active_vb_only)))
     return session_.not_my_vbucket(f, b);
@@ -342,7 +342,7 @@ std::string dcp_producer::handle_stream_req(const mcbp::frame& f, bucket_state& 
   s.filter = std::move(filter);
   auto& stored = streams_[vb] = std::move(s);
   if (stored.position >= stored.end_seqno)
-    queue_end(stored, stream_end_reason::ok);  // §3.3: start == end ends at once
+    queue_end(stored, stream_end_reason::ok);  // start == end ends at once
   auto response = mcbp::dcp_stream_response{status::success, wire_log(store), 0}
                       .encode()
                       .opaque(f.opaque())
@@ -393,7 +393,7 @@ std::string dcp_producer::handle_buffer_ack(const mcbp::frame& f) {
   auto req = mcbp::dcp_buffer_ack::decode(f);
   if (!req)
     return session_.error(f, status::einval, "DCP_BUFFER_ACKNOWLEDGEMENT needs 4 bytes of extras");
-  // §4.7: tolerate acks that do not sum up exactly. §3.15 / §7: never answered on success.
+  // tolerate acks that do not sum up exactly. kv_engine never answers a successful BUFFER_ACK.
   unacked_ -= std::min<std::uint64_t>(unacked_, req->bytes);
   post_pump();
   return {};
@@ -416,7 +416,7 @@ std::string dcp_producer::wire_key(const item& it) const {
 }
 
 std::string dcp_producer::value_of(const item& it, std::uint8_t& datatype) const {
-  // §4.9: the datatype describes what is sent.
+  // the datatype describes what is sent.
   const bool xattrs = (open_flags_ & open_flag::include_xattrs) != 0;
   const bool no_value =
       (open_flags_ & (open_flag::no_value | open_flag::no_value_with_underlying_datatype)) != 0;
@@ -443,7 +443,7 @@ std::string dcp_producer::value_of(const item& it, std::uint8_t& datatype) const
     datatype = 0;
   if (force_compression_ && !out.empty()) {
     auto small = mcbp::snappy_compress(out);
-    if (small.size() < out.size()) {  // §4.9: unless that grows the value
+    if (small.size() < out.size()) {  // unless that grows the value
       out = std::move(small);
       datatype |= mcbp::datatype::snappy;
     }
@@ -499,7 +499,7 @@ void dcp_producer::encode_item(stream& s, const item& it, bool from_disk) {
       mcbp::dcp_deletion del;
       del.by_seqno = it.seqno;
       del.rev_seqno = it.rev_seqno;
-      // §3.9: V2 carries the delete time, 0 for deletes streamed from memory.
+      // V2 carries the delete time, 0 for deletes streamed from memory.
       if (delete_times)
         del.delete_time = from_disk ? it.delete_time : 0;
       del.key = wire_key(it);
@@ -527,7 +527,7 @@ void dcp_producer::fill(stream& s, bucket_state& b, const live_collections& live
       queue_end(s, stream_end_reason::ok);
     return;
   }
-  // §4.1: the first snapshot comes from disk (backfill), later ones from memory.
+  // the first snapshot comes from disk (backfill), later ones from memory.
   const bool disk = !s.backfill_done;
   s.backfill_done = true;
   auto items =
@@ -570,7 +570,7 @@ void dcp_producer::fill(stream& s, bucket_state& b, const live_collections& live
     last = it.seqno;
     if (!it.is_system_event())
       continue;
-    // §3.6 FilterEmpty: every filtered collection (or the scope) is gone.
+    // FilterEmpty: every filtered collection (or the scope) is gone.
     const auto& e = *it.event;
     bool empty = false;
     if (s.filter.type == item_filter::kind::collections && e.event == 1) {
@@ -585,7 +585,7 @@ void dcp_producer::fill(stream& s, bucket_state& b, const live_collections& live
       return;
     }
   }
-  // §3.12: tell a collection-aware consumer the snapshot end was reached.
+  // tell a collection-aware consumer the snapshot end was reached.
   if (s.filter.collections_aware && last < upto) {
     message adv;
     adv.bytes = mcbp::dcp_seqno_advanced{upto}.encode().vbucket(s.vb).opaque(s.opaque).build();
@@ -605,7 +605,7 @@ bool dcp_producer::fill_oso(stream& s, std::vector<item>& items, std::uint64_t u
     if (it.is_system_event() && it.event && it.event->event == 1)
       return false;
   // kv_engine scans the collection's by-key index: system events (the collection's create)
-  // come first, then documents in key order, tombstones included (§3.13).
+  // come first, then documents in key order, tombstones included.
   std::stable_sort(items.begin(), items.end(), [](const item& a, const item& b) {
     if (a.is_system_event() != b.is_system_event())
       return a.is_system_event();
@@ -623,7 +623,7 @@ bool dcp_producer::fill_oso(stream& s, std::vector<item>& items, std::uint64_t u
   s.first_marker = false;
   for (const auto& it : items)
     encode_item(s, it, true);
-  // §3.12/§3.13 true_with_seqno_advanced: the consumer learns the snapshot's max seqno when
+  // true_with_seqno_advanced: the consumer learns the snapshot's max seqno when
   // the last item in key order does not carry it.
   if (oso_ == 2 && items.back().seqno != upto) {
     message adv;
@@ -651,7 +651,7 @@ void dcp_producer::pump() {
   if (node >= state.nodes.size() || !state.nodes[node].in_cluster)
     return;
   const auto live = live_of(*b);
-  // A vbucket that changed state here ends its streams (§3.6 StateChanged, §4.5).
+  // A vbucket that changed state here ends its streams (StateChanged).
   for (auto& [vb, s] : streams_) {
     if (s.finished)
       continue;
@@ -680,7 +680,7 @@ void dcp_producer::pump() {
         ++it;
         continue;
       }
-      // §4.7: every stream message counts toward the window (NOOPs do not).
+      // every stream message counts toward the window (NOOPs do not).
       unacked_ += m.bytes.size();
       bytes_sent_ += m.bytes.size();
       ++messages_sent_;
@@ -700,7 +700,7 @@ void dcp_producer::pump() {
           const auto to = static_cast<int>(move->second);
           moves.erase(move);
           // As move_vbucket() does (we hold the state mutex); the stream ends before the
-          // snapshot's first item, as it would when the vbucket leaves this node (§4.5).
+          // snapshot's first item, as it would when the vbucket leaves this node.
           state.take_over(*b, s.vb, to);
           ++state.rev;
           if (session_.ctx_.dcp.push_configs)
@@ -749,7 +749,7 @@ void dcp_producer::schedule_tick() {
 void dcp_producer::tick() {
   const auto now = clock::now();
   if (noop_enabled_) {
-    // §4.6: a consumer silent for the idle timeout is dead.
+    // a consumer silent for the idle timeout is dead.
     if (now - last_receive_ > session_.ctx_.dcp.idle_timeout) {
       session_.close();
       return;

@@ -1,5 +1,5 @@
 #pragma once
-// The DCP producer side of one fake KV connection (mcbp-dcp-protocol.md §3–§4, checklist §7):
+// The DCP producer side of one fake KV connection (kv_engine's DCP docs):
 // DCP_OPEN / DCP_CONTROL / STREAM_REQ / GET_FAILOVER_LOG / CLOSE_STREAM / BUFFER_ACK handling,
 // per-vbucket streams (disk backfill snapshot, then memory snapshots of new items), NOOPs and
 // the idle disconnect, connection-level flow control. Owned by its kv_session and used only on
@@ -28,9 +28,9 @@ struct bucket_state;
 
 // Cluster-wide DCP knobs and one-shot faults set through the facade (I/O thread only).
 struct dcp_settings {
-  // §4.6: P disconnects a consumer it heard nothing from for this long (kv_engine default 360 s).
+  // P disconnects a consumer it heard nothing from for this long (kv_engine default 360 s).
   std::chrono::milliseconds idle_timeout{360'000};
-  // §3.2 set_noop_interval: values below the connection manager interval are Einval.
+  // set_noop_interval: values below the connection manager interval are Einval.
   std::chrono::milliseconds min_noop_interval{100};
   // (bucket, vb) pairs: the next marker for the vb is the last thing the connection sends.
   std::set<std::pair<std::string, std::uint16_t>> drop_after_marker;
@@ -51,7 +51,7 @@ class dcp_producer {
 
   const std::string& name() const noexcept { return name_; }
 
-  // DCP_OPEN (§3.1) on `session`: validates, kicks an older connection with the same name and
+  // DCP_OPEN on `session`: validates, kicks an older connection with the same name and
   // turns the session into a producer connection. Returns the response bytes.
   static std::string open(kv_session& session, const mcbp::frame& f);
 
@@ -59,7 +59,7 @@ class dcp_producer {
   std::string handle(const mcbp::frame& f, bucket_state& b);
   // A consumer response (NOOP reply, marker ack): consumed silently.
   void on_response(const mcbp::frame& f);
-  // Anything arrived from the consumer (resets the idle clock, §4.6).
+  // Anything arrived from the consumer (resets the idle clock).
   void on_receive() { last_receive_ = clock::now(); }
 
   // Sends what streams, flow control and the socket allow. Locks the cluster mutex.
@@ -118,7 +118,7 @@ class dcp_producer {
   // Queues the next snapshot of `s` (and a STREAM_END when the end seqno is reached).
   void fill(stream& s, bucket_state& b, const live_collections& live);
   void queue_end(stream& s, mcbp::stream_end_reason reason);
-  // Queues a disk backfill as an OSO snapshot (§3.13) when the connection enabled OSO and the
+  // Queues a disk backfill as an OSO snapshot when the connection enabled OSO and the
   // stream is filtered to one collection (as kv_engine does); false when not applicable.
   bool fill_oso(stream& s, std::vector<item>& items, std::uint64_t upto);
   void encode_item(stream& s, const item& it, bool from_disk);
@@ -133,7 +133,7 @@ class dcp_producer {
   std::uint32_t open_flags_;
   std::map<std::uint16_t, stream> streams_;
 
-  // DCP_CONTROL state (§3.2).
+  // DCP_CONTROL state.
   bool noop_enabled_ = false;
   std::chrono::milliseconds noop_interval_{20'000};
   std::uint64_t buffer_size_ = 0;
@@ -142,7 +142,7 @@ class dcp_producer {
   bool force_compression_ = false;
   bool v7_status_codes_ = false;
   bool marker_v2_2_ = false;
-  // enable_out_of_order_snapshots (§3.2, §3.13): 0 off, 1 true, 2 true_with_seqno_advanced.
+  // enable_out_of_order_snapshots: 0 off, 1 true, 2 true_with_seqno_advanced.
   int oso_ = 0;
 
   // Flow control and counters.
@@ -152,7 +152,7 @@ class dcp_producer {
   std::uint64_t noops_sent_ = 0;
   bool stopped_ = false;  // dropped after a marker: sends nothing more
 
-  // NOOPs (§3.14, §4.6).
+  // NOOPs.
   std::uint32_t next_noop_opaque_ = 10'000'001;
   std::optional<std::uint32_t> noop_outstanding_;
   clock::time_point last_noop_ = clock::now();

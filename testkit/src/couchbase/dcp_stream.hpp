@@ -1,5 +1,5 @@
 #pragma once
-// The pure parts of the fake's DCP producer (mcbp-dcp-protocol.md §3.3, §4.1, §4.3, §4.8):
+// The pure parts of the fake's DCP producer (kv_engine's protocol docs):
 // the rollback decision from a failover log and the snapshots a stream sends, computed from a
 // vbucket_store history (de-duplicated per key, filtered by collection). No I/O, no locking:
 // callers hold the cluster mutex.
@@ -18,7 +18,7 @@
 
 namespace cbes::testkit::couchbase {
 
-// What the consumer sent in STREAM_REQ that the rollback decision needs (§4.3).
+// What the consumer sent in STREAM_REQ that the rollback decision needs.
 struct rollback_request {
   std::uint64_t start = 0;
   std::uint64_t uuid = 0;
@@ -29,13 +29,13 @@ struct rollback_request {
   std::optional<std::uint64_t> client_purge_seqno;  // "purge_seqno" of the filter JSON
 };
 
-// kv_engine's FailoverTable::needsRollback as §4.3 lists it: the seqno to roll back to, or
+// kv_engine's FailoverTable::needsRollback : the seqno to roll back to, or
 // nullopt when the consumer can resume. `log` is newest first.
 std::optional<std::uint64_t> rollback_seqno(const std::vector<failover_entry>& log,
                                             std::uint64_t high_seqno, std::uint64_t purge_seqno,
                                             const rollback_request& req);
 
-// Which items and system events one stream carries (§4.8).
+// Which items and system events one stream carries.
 struct item_filter {
   enum class kind { all, collections, scope };
   bool collections_aware = false;  // without HELLO Collections only the default collection
@@ -55,13 +55,13 @@ bool passes(const item& it, const item_filter& f, const live_collections& live);
 using dedup_key = std::tuple<int, std::uint32_t, std::string>;
 dedup_key dedup_key_of(const item& it);
 
-// History items with seqno in (after, upto], newest version per key only (§4.1 de-duplication),
+// History items with seqno in (after, upto], newest version per key only (de-duplication),
 // then filtered, in seqno order. `skip_deletes` drops tombstones (DCP_OPEN 0x200 backfills).
 std::vector<item> snapshot_items(const vbucket_store& store, std::uint64_t after,
                                  std::uint64_t upto, const item_filter& f,
                                  const live_collections& live, bool skip_deletes);
 
-// Highest seqno in the history that `f` passes (ToLatest on a filtered stream, §3.3), 0 if none.
+// Highest seqno in the history that `f` passes (ToLatest on a filtered stream), 0 if none.
 std::uint64_t filtered_high_seqno(const vbucket_store& store, const item_filter& f,
                                   const live_collections& live);
 

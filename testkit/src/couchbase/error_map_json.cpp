@@ -17,7 +17,7 @@ struct entry {
   std::initializer_list<const char*> attrs;
 };
 
-// Names and attributes as kv_engine's error_map_v2.json has them (mcbp-dcp-protocol.md §2.6).
+// Names and attributes as kv_engine's error_map_v2.json has them (kv_engine's protocol docs).
 const entry entries[] = {
     {0x00, "SUCCESS", "Success", {"success"}},
     {0x01, "KEY_ENOENT", "Not Found", {"item-only"}},

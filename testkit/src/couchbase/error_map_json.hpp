@@ -1,5 +1,5 @@
 #pragma once
-// The GET_ERROR_MAP (0xfe) answer (mcbp-dcp-protocol.md §2.6): every status the fake can send,
+// The GET_ERROR_MAP (0xfe) answer (kv_engine's protocol docs): every status the fake can send,
 // with kv_engine's names and attributes so SDKs classify retries the same way.
 #include <cstdint>
 #include <string>

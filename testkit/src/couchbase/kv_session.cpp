@@ -28,10 +28,6 @@
 #include "error_map_json.hpp"
 #include "subdoc_engine.hpp"
 
-// GCC 12 reports Asio's awaitable frame allocator as mismatched new/delete in coroutines (a
-// known false positive).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace cbes::testkit::couchbase {
 
 namespace asio = boost::asio;
@@ -42,10 +38,10 @@ using mcbp::status;
 
 namespace {
 
-// Largest request body the fake accepts: 20 MiB documents plus xattrs and key (§4.7).
+// Largest request body the fake accepts: 20 MiB documents plus xattrs and key.
 constexpr std::size_t max_request_body = 21 * 1024 * 1024;
 
-// Features this fake agrees to in HELLO (§2.2). Tracing, UnorderedExecution, SnappyEverywhere,
+// Features this fake agrees to in HELLO. Tracing, UnorderedExecution, SnappyEverywhere,
 // the Brief/known-version config variants and sync replication are not implemented, so they
 // are never acked.
 constexpr feature supported_features[] = {
@@ -237,7 +233,7 @@ std::string kv_session::handle(const mcbp::frame& f) {
     dcp_->on_receive();
   if (f.is_response()) {
     if (dcp_)
-      dcp_->on_response(f);  // NOOP replies, marker acks (§3.14)
+      dcp_->on_response(f);  // NOOP replies, marker acks
     return {};               // 0x83 answers to our pushes, or stray responses: nothing to say
   }
   if (f.magic() == mcbp::magic::server_request) {
@@ -250,7 +246,7 @@ std::string kv_session::handle(const mcbp::frame& f) {
 
 std::string kv_session::error(const mcbp::frame& f, status s, std::string_view context) {
   if (!has(feature::xerror)) {
-    // §1.3: without XERROR these are answered by closing the connection.
+    // without XERROR these are answered by closing the connection.
     if (s == status::eaccess || s == status::no_bucket || s == status::auth_stale) {
       close_after_ = true;
       return {};
@@ -289,7 +285,7 @@ std::string kv_session::handle_locked(const mcbp::frame& f) {
     case opcode::version:
       return simple(f, status::success, ctx_.state.options().version);
     case opcode::sasl_list_mechs:
-      // §2.3: strongest first, no dash between SHA and the digits.
+      // strongest first, no dash between SHA and the digits.
       return simple(f, status::success, "SCRAM-SHA512 SCRAM-SHA256 SCRAM-SHA1 PLAIN");
     case opcode::sasl_auth:
     case opcode::sasl_step:
@@ -325,7 +321,7 @@ std::string kv_session::handle_locked(const mcbp::frame& f) {
   if (f.opcode() == opcode::dcp_open)
     return dcp_producer::open(*this, f);
   if (mcbp::is_dcp(f.opcode())) {
-    // §3.1: DCP opcodes other than DCP_OPEN need a DCP connection.
+    // DCP opcodes other than DCP_OPEN need a DCP connection.
     if (!dcp_)
       return error(f, status::einval, "Not a DCP connection (DCP_OPEN first)");
     return dcp_->handle(f, *b);
@@ -361,7 +357,7 @@ std::string kv_session::handle_hello(const mcbp::frame& f) {
   auto req = mcbp::hello_request::decode(f);
   if (!req)
     return error(f, status::einval, "HELLO value must be a list of u16 features");
-  // §2.2: dependent features without Duplex are an error.
+  // dependent features without Duplex are an error.
   if ((req->has(feature::clustermap_change_notification) ||
        req->has(feature::clustermap_change_notification_brief)) &&
       !req->has(feature::duplex))
@@ -534,7 +530,7 @@ std::string kv_session::handle_observe_seqno(const mcbp::frame& f, bucket_state&
   for (std::size_t i = 0; i < log.size(); ++i) {
     if (log[i].uuid != req->vbucket_uuid)
       continue;
-    if (i > 0)  // §3.18 format 1: the branch ended where the next-newer entry starts
+    if (i > 0)  // format 1: the branch ended where the next-newer entry starts
       resp.hard_failover = mcbp::observe_seqno_response::failover{log[i].uuid, log[i - 1].seqno};
     return resp.encode().opaque(f.opaque()).build();
   }
@@ -560,7 +556,7 @@ std::string kv_session::value_out(const item& doc, std::string_view body,
                                   std::uint8_t& datatype) const {
   datatype = doc.json && has(feature::json) ? mcbp::datatype::json : 0;
   std::string out(body);
-  // Values worth compressing go out Snappy-compressed once the client accepts Snappy (§1.2).
+  // Values worth compressing go out Snappy-compressed once the client accepts Snappy.
   if (has(feature::snappy) && out.size() >= 64) {
     auto small = mcbp::snappy_compress(out);
     if (small.size() < out.size()) {
@@ -593,7 +589,7 @@ std::string kv_session::handle_document(const mcbp::frame& f, bucket_state& b) {
     --state.fail_ops_remaining;
     return error(f, static_cast<status>(state.fail_ops_status), "injected failure");
   }
-  // Request datatype bits must have been negotiated (§1.2).
+  // Request datatype bits must have been negotiated.
   if ((mcbp::has(f.datatype(), mcbp::datatype::snappy) && !has(feature::snappy)) ||
       (mcbp::has(f.datatype(), mcbp::datatype::xattr) && !has(feature::xattr)))
     return error(f, status::einval, "datatype not negotiated in HELLO");

@@ -1,7 +1,7 @@
 #pragma once
 // One client connection to a fake data node's KV port (plain TCP or TLS): reads frames with
-// the sans-I/O mcbp parser, answers them in request order (mcbp-dcp-protocol.md §2.1) and
-// pushes cluster map changes to duplex clients (§2.5). Lives on the cluster's I/O thread.
+// the sans-I/O mcbp parser, answers them in request order (kv_engine's protocol docs) and
+// pushes cluster map changes to duplex clients. Lives on the cluster's I/O thread.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -83,7 +83,7 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
   std::string handle_mutate_in(const mcbp::frame& f, bucket_state& b, std::uint16_t vb,
                                const doc_key& id);
 
-  // Error response; with XERROR a JSON context, without it the remapping / disconnects of §1.3.
+  // Error response; with XERROR a JSON context, without it the remapping / disconnects kv_engine does for clients without XERROR.
   std::string error(const mcbp::frame& f, mcbp::status s, std::string_view context = {});
   std::string not_my_vbucket(const mcbp::frame& f, const bucket_state& b);
   std::string unknown_collection(const mcbp::frame& f, const bucket_state& b,

@@ -1,7 +1,7 @@
 #pragma once
 // Sub-document path operations on a stored document: SUBDOC_MULTI_LOOKUP / _MUTATION specs
 // applied to the JSON body and to xattrs (first path component = xattr key), with the status
-// codes of mcbp-dcp-protocol.md §1.3 (0xc0–0xd4), virtual xattrs `$document` / `$vbucket` and
+// codes of kv_engine's protocol docs (0xc0–0xd4), virtual xattrs `$document` / `$vbucket` and
 // macro expansion (`${Mutation.CAS}`, `${Mutation.seqno}`, `${Mutation.value_crc32c}`).
 #include <cstdint>
 #include <string>

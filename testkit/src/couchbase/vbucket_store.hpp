@@ -1,8 +1,8 @@
 #pragma once
-// One vbucket's data as a DCP producer needs it (mcbp-dcp-protocol.md §3–§4): a seqno-ordered
+// One vbucket's data as a DCP producer needs it (kv_engine's protocol docs): a seqno-ordered
 // history holding every version (mutations, deletions, expirations as tombstones) until
 // compaction, the current version per key, the high / purge / replicated seqnos and the
-// failover log (newest first, §4.3).
+// failover log (newest first).
 #include <compare>
 #include <cstdint>
 #include <map>
@@ -24,7 +24,7 @@ struct doc_key {
 enum class item_kind { mutation, deletion, expiration, system_event };
 
 // A collection / scope change; like kv_engine the fake records it in every vbucket's history at
-// its own seqno so DCP streams see it in order (mcbp-dcp-protocol.md §3.11, §4.8).
+// its own seqno so DCP streams see it in order (kv_engine's protocol docs).
 struct system_event_data {
   std::uint32_t event = 0;  // mcbp::system_event_id: 0 create/1 drop collection, 3/4 scope
   std::uint64_t manifest_uid = 0;
@@ -79,7 +79,7 @@ class vbucket_store {
   void truncate(std::uint64_t seqno);
 
   // Drops superseded versions and tombstones with seqno ≤ `purge_upto`; the purge seqno becomes
-  // the highest tombstone seqno purged (§4.3 rule 2).
+  // the highest tombstone seqno purged.
   void compact(std::uint64_t purge_upto);
 
   // A new branch point (vb became active elsewhere): {uuid, high seqno} in front.

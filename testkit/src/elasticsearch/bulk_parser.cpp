@@ -279,7 +279,7 @@ bulk_parse_result parse_bulk(std::string_view data, const bulk_defaults& default
                          token_name(t) + "]");
       }
       // A missing closing brace or trailing data only earns a deprecation warning on ES 8
-      // (§2.2), so nothing after the metadata object is read.
+      //, so nothing after the metadata object is read.
 
       if (item.op == op_kind::update && (item.version || item.version_type != "internal"))
         illegal_argument(
@@ -308,7 +308,7 @@ bulk_parse_result parse_bulk(std::string_view data, const bulk_defaults& default
     result.error = std::move(f.error);
     return result;
   }
-  // BulkRequest.validate: every item before any is executed (§2.5).
+  // BulkRequest.validate: every item before any is executed.
   std::vector<std::string> errors;
   if (result.items.empty())
     errors.emplace_back("no requests added");

@@ -1,5 +1,5 @@
 #pragma once
-// The coordinating node's `_bulk` body parser (elasticsearch-api.md §2.2, §2.5): splits the
+// The coordinating node's `_bulk` body parser (Elasticsearch's REST API docs): splits the
 // NDJSON body into items, parses only the action/metadata lines (sources stay raw, they are
 // parsed "on the shard"), and reports the whole-request errors with Elasticsearch's texts.
 #include <cstdint>
@@ -35,7 +35,7 @@ struct bulk_parse_rules {
   const char* parse_exception_type = "x_content_parse_exception";
 };
 
-// Request-level defaults from the URL (§2.4).
+// Request-level defaults from the URL.
 struct bulk_defaults {
   std::string index;
   std::optional<std::string> routing;
@@ -60,7 +60,7 @@ struct bulk_parse_result {
 bulk_parse_result parse_bulk(std::string_view body, const bulk_defaults& defaults,
                              const bulk_parse_rules& rules);
 
-// "Validation Failed: 1: id is missing;" style checks of one parsed item (§2.5), appended
+// "Validation Failed: 1: id is missing;" style checks of one parsed item, appended
 // to `errors`; used by the single-document endpoints too.
 void validate_item(const bulk_item& item, std::vector<std::string>& errors);
 std::string validation_message(const std::vector<std::string>& errors);

@@ -165,7 +165,7 @@ std::optional<json::object> cluster::apply_mapping(index_state& idx, std::string
   if (!walk.fits)
     return walk.error;
   if (!walk.new_fields.empty()) {
-    // index.mapping.total_fields.limit (§2.9); a text field counts twice (its keyword).
+    // index.mapping.total_fields.limit; a text field counts twice (its keyword).
     std::size_t total = 0;
     auto count = [&total](const std::map<std::string, std::string>& m) {
       for (const auto& [k, t] : m)
@@ -246,7 +246,7 @@ outcome cluster::execute(const bulk_item& item, bool forced_refresh) {
     e["index"] = idx.name;
     return item_error(item, id, 409, std::move(e));
   };
-  // if_seq_no / if_primary_term compare-and-set (§5.1).
+  // if_seq_no / if_primary_term compare-and-set.
   if (item.if_seq_no || item.if_primary_term) {
     std::int64_t want_seq = item.if_seq_no.value_or(-2);
     std::int64_t want_term = item.if_primary_term.value_or(0);
@@ -292,7 +292,7 @@ outcome cluster::execute(const bulk_item& item, bool forced_refresh) {
 
   if (item.op == op_kind::delete_) {
     if (!live) {
-      // A delete of a missing document still takes a sequence number (§2.6 example).
+      // A delete of a missing document still takes a sequence number (example).
       auto& d = idx.docs[id];
       d.version = existing ? new_version
                            : (item.version_type != "internal" && item.version ? *item.version : 1);
@@ -310,7 +310,7 @@ outcome cluster::execute(const bulk_item& item, bool forced_refresh) {
     return finish(*existing, "deleted", 200);
   }
 
-  // Sources are parsed "on the shard": a broken one fails only its own item (§2.2).
+  // Sources are parsed "on the shard": a broken one fails only its own item.
   auto parse_source = [&](std::string_view raw, json::value& out) -> std::optional<json::object> {
     boost::system::error_code ec;
     out = json::parse(raw, ec);
@@ -633,7 +633,7 @@ outcome cluster::health(const std::string& wait_for_status) const {
     primaries += idx.shards;
     unassigned += idx.shards * idx.replicas;
   }
-  // A single node never assigns replicas: any replica makes the cluster yellow (§4.6).
+  // A single node never assigns replicas: any replica makes the cluster yellow.
   std::string status = unassigned > 0 ? "yellow" : "green";
   auto rank = [](const std::string& s) { return s == "green" ? 0 : s == "yellow" ? 1 : 2; };
   bool timed_out = !wait_for_status.empty() && rank(status) > rank(wait_for_status);

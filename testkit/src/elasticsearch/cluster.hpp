@@ -22,7 +22,7 @@
 
 namespace cbes::testkit::es {
 
-// "" when valid, else the `Invalid index name [..], <why>` reason (§2.9).
+// "" when valid, else the `Invalid index name [..], <why>` reason.
 std::string invalid_index_name_reason(std::string_view name);
 
 struct outcome {
@@ -104,7 +104,7 @@ class cluster {
   boost::json::object item_head(const bulk_item& item, const std::string& id) const;
   outcome item_error(const bulk_item& item, const std::optional<std::string>& id, int status,
                      boost::json::object error) const;
-  // Dynamic mapping (§3.2, §3.3): nullopt when the source fits (new fields are added),
+  // Dynamic mapping: nullopt when the source fits (new fields are added),
   // else the per-item error.
   std::optional<boost::json::object> apply_mapping(index_state& idx, std::string_view raw,
                                                    const boost::json::value& source,

@@ -26,7 +26,7 @@ bool all_digits(std::string_view s, std::size_t from, std::size_t n) {
 }
 
 // Date detection's default formats: strict_date_optional_time and
-// "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd" (§3.2).
+// "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd".
 bool looks_like_date(std::string_view s) {
   if (s.size() >= 10 && all_digits(s, 0, 4) && s[4] == '/' && all_digits(s, 5, 2) && s[7] == '/' &&
       all_digits(s, 8, 2))
@@ -101,7 +101,7 @@ bool is_object_type(const std::string& t) {
   return t == "object" || t == "nested";
 }
 
-// Java's Map/List toString, as ES prints a field's value preview (§3.3).
+// Java's Map/List toString, as ES prints a field's value preview.
 std::string java_preview(const json::value& v) {
   switch (v.kind()) {
     case json::kind::string:
@@ -231,7 +231,7 @@ struct mapping_walk {
           return false;
         }
       }
-      // Dotted keys are objects in disguise (§3.2).
+      // Dotted keys are objects in disguise.
       std::string path = prefix;
       std::size_t start = 0;
       for (;;) {

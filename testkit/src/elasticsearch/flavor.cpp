@@ -29,7 +29,7 @@ flavor_traits flavor_traits::make(elasticsearch_flavor f, std::string version) {
       break;
   }
   if (f == elasticsearch_flavor::elasticsearch_8) {
-    // document_parsing_exception replaced mapper_parsing_exception for documents in 8.8 (§2.7).
+    // document_parsing_exception replaced mapper_parsing_exception for documents in 8.8.
     int minor = 0;
     auto dot = t.version.find('.');
     if (dot != std::string::npos)

@@ -6,7 +6,7 @@
 
 namespace cbes::testkit::es {
 
-// What differs between the emulated products (elasticsearch-api.md §1.1, §2.6, §2.7, §3.3).
+// What differs between the emulated products (Elasticsearch's REST API docs).
 struct flavor_traits {
   elasticsearch_flavor flavor = elasticsearch_flavor::elasticsearch_8;
   std::string version;

@@ -2,7 +2,7 @@
 // A pull tokenizer over one JSON text that names tokens as Jackson does (START_OBJECT,
 // FIELD_NAME, VALUE_STRING, ...). Elasticsearch's bulk parser reads action lines token by
 // token, so its errors quote these names and it accepts some broken lines (a missing closing
-// brace, trailing data) that a DOM parser would refuse (elasticsearch-api.md §2.2).
+// brace, trailing data) that a DOM parser would refuse (Elasticsearch's REST API docs).
 #include <cstddef>
 #include <string>
 #include <string_view>

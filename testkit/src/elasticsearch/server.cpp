@@ -1,5 +1,5 @@
 // The REST front of the Elasticsearch fake: routing, security, content negotiation, gzip,
-// fault injection and the thread-safe facade (elasticsearch-api.md §1, §2, §4, §8.4).
+// fault injection and the thread-safe facade (Elasticsearch's REST API docs).
 #include <zlib.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,10 +15,6 @@
 #include "cbes/testkit/http_server.hpp"
 #include "cbes/util/base64.hpp"
 #include "cluster.hpp"
-
-// GCC 12 reports Asio's awaitable frame allocator as mismatched new/delete in large
-// coroutines (a known false positive: the frame's operator new/delete are a matched pair).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace cbes::testkit {
 
@@ -46,7 +42,7 @@ std::string lower(std::string_view s) {
 }
 
 // Inflates a gzip or zlib (or raw deflate) body; nullopt when corrupt, `too_big` when the
-// decoded size passes `limit` (http.max_content_length applies to the decoded body, §1.4).
+// decoded size passes `limit` (http.max_content_length applies to the decoded body).
 std::optional<std::string> inflate_body(const std::string& in, std::size_t limit, bool& too_big) {
   too_big = false;
   for (int window : {15 + 32, -15}) {
@@ -83,7 +79,7 @@ std::optional<std::string> inflate_body(const std::string& in, std::size_t limit
   return std::nullopt;
 }
 
-// filter_path (§2.11): keeps only the values whose path matches one of the patterns; `*`
+// filter_path: keeps only the values whose path matches one of the patterns; `*`
 // matches any key, arrays are transparent, emptied objects disappear.
 std::optional<json::value> filter_value(const json::value& v,
                                         const std::vector<std::vector<std::string>>& patterns,
@@ -273,7 +269,7 @@ struct elasticsearch::impl {
     return json_response(status, es::error_body(std::move(cause), status), t);
   }
 
-  // ---------------------------------------------------------------- security (§4.7)
+  // ---------------------------------------------------------------- security
 
   std::optional<http_server::response> authenticate(const http_server::request& req) const {
     if (opts.username.empty() && opts.api_keys.empty())
@@ -333,7 +329,7 @@ struct elasticsearch::impl {
     return r;
   }
 
-  // ---------------------------------------------------------------- media types (§1.3)
+  // ---------------------------------------------------------------- media types
 
   // Checks one media-type header; returns an error response or nullopt. `vendor_version`
   // receives N of a compatible-with=N vendor type.
@@ -548,7 +544,7 @@ struct elasticsearch::impl {
     o.body["status"] = fail_items_status;
     json::object e;
     if (fail_items_status == 429) {
-      // A full write thread pool queue (§2.7).
+      // A full write thread pool queue.
       e = es::error_cause(
           traits.rejected_type,
           "rejected execution of primary operation [coordinating_and_primary_bytes=0, "
@@ -891,7 +887,7 @@ struct elasticsearch::impl {
     std::string body = req.body;
     if (body.size() > opts.max_content_length) {
       http_server::response r;
-      r.status = 413;  // Netty's aggregator answers with an empty body (§2.8)
+      r.status = 413;  // Netty's aggregator answers with an empty body
       r.headers.emplace_back("connection", "close");
       return finish(r);
     }
@@ -931,7 +927,7 @@ struct elasticsearch::impl {
         return finish(std::move(*err));
     }
     auto r = route(req, t, body);
-    // ES 8 answers in the vendor type it was asked for (§1.3).
+    // ES 8 answers in the vendor type it was asked for.
     if (accept_vendor > 0 && traits.major >= 8 && !traits.opensearch) {
       for (auto& [k, v] : r.headers) {
         if (k == "content-type" && v.starts_with("application/json"))
@@ -955,7 +951,7 @@ void elasticsearch::start() {
   http_server::options o;
   o.bind_address = impl_->opts.bind_address;
   o.port = impl_->opts.port;
-  // The 413 of http.max_content_length is answered by the handler (empty body, §2.8); the
+  // The 413 of http.max_content_length is answered by the handler (empty body); the
   // server's own limit only guards memory.
   o.body_limit = std::max<std::size_t>(impl_->opts.max_content_length + 1, 512u * 1024 * 1024);
   auto* self = impl_.get();

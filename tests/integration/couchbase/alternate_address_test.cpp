@@ -1,5 +1,5 @@
 // The client's network selection (`network = auto|default|external`) against a fake cluster that
-// advertises `alternateAddresses.external` (mcbp-dcp-protocol.md §2.5): external hostname
+// advertises `alternateAddresses.external` (kv_engine's protocol docs): external hostname
 // "localhost" and extra ports the fake also serves, so the listening port an operation lands on
 // shows which network the client routed through.
 #include <catch2/catch.hpp>

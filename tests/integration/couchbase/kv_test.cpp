@@ -121,7 +121,6 @@ TEST_CASE("lookup_in returns one result per spec with its own status") {
   f.fake.upsert("default", "multi", R"({"a":1})");
   run(f.io, [&]() -> asio::awaitable<void> {
     using namespace cbes::mcbp;
-    // Built outside the co_await: GCC 12 cannot take initializer lists in coroutine arguments.
     std::vector<subdoc_lookup_spec> specs{{opcode::subdoc_get, subdoc_path_flag::xattr, "nope"},
                                           {opcode::subdoc_get, 0, "a"}};
     auto r = co_await f.client->lookup_in({}, "multi", std::move(specs));

@@ -1,8 +1,6 @@
 // cluster::on_topology_change is a subscription list: the DCP consumer's own subscription sits
 // next to the application's, every subscriber hears each applied config, and subscriptions
 // added or removed during a notification are safe.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include <vector>

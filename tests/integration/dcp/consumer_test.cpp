@@ -1,5 +1,3 @@
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include <deque>
@@ -393,7 +391,7 @@ TEST_CASE("dcp: out-of-order backfills converge, hold positions and resume after
         v.pre_oso = ev.position.seqno;
         v.last_key.clear();
       }
-      // §3.13: the position stays at the pre-OSO point until the end.
+      // the position stays at the pre-OSO point until the end.
       if (ev.position.seqno != v.pre_oso)
         problems.push_back("position moved inside OSO on vb " + std::to_string(ev.vbucket));
       if (item) {

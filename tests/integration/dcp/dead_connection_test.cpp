@@ -1,8 +1,6 @@
-// §4.6: a producer that goes silent (here: the fake's process frozen with SIGSTOP, so its sockets
+// a producer that goes silent (here: the fake's process frozen with SIGSTOP, so its sockets
 // stay open but nothing arrives, not even NOOPs) is declared dead after 2× the noop interval;
 // the consumer reconnects and resumes every stream from its position once the node is back.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include "integration/dcp/harness.hpp"

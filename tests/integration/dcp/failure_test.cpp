@@ -2,8 +2,6 @@
 // open() or through on_fatal), transient ones are retried with a growing delay and counted,
 // exceptions never vanish, a flooding producer cannot grow memory, and the bucket config is
 // parsed for its capabilities once per revision.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include <stdexcept>

@@ -14,7 +14,7 @@ namespace dcp_it {
 using namespace couchbase_it;
 namespace dcp = cbes::dcp;
 
-// Everything the listener saw, checked against the reference's stream shape (§4.1).
+// Everything the listener saw, checked against the reference's stream shape.
 struct recorder {
   struct item {
     dcp::event_type type;
@@ -27,7 +27,7 @@ struct recorder {
   std::map<std::uint16_t, std::uint64_t> last_seqno;
   std::map<std::uint16_t, std::set<std::string>> keys_in_snapshot;
   std::map<std::uint16_t, bool> snapshot_may_repeat;
-  // Inside an OSO backfill (§3.13): items come in key order, above the pre-OSO position (which
+  // Inside an OSO backfill: items come in key order, above the pre-OSO position (which
   // `position` keeps), and a resumed connection may repeat the backfill.
   std::map<std::uint16_t, std::uint64_t> oso_floor;
   std::size_t out_of_order = 0;  // OSO events seen

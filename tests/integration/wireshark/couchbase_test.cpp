@@ -53,7 +53,6 @@ std::string record_kv_session(cbes::testkit::couchbase_cluster& fake, mcbp::sasl
     auto stored = co_await c->execute(up.encode().vbucket(vb("airline_10")), 20s);
     expect(stored, mcbp::status::success);
 
-    // Requests are named locals: GCC 12 destroys braced temporaries in a co_await twice.
     mcbp::get_request get_doc{wire_key("airline_10")};
     auto got = co_await c->execute(get_doc.encode().vbucket(vb("airline_10")), 20s);
     expect(got, mcbp::status::success);

@@ -6,8 +6,6 @@
 // control with a small buffer (BUFFER_ACKs) and a short NOOP interval; mutations, deletions,
 // expirations and system events flow in backfill and in memory. tshark must then decode every
 // frame without malformed packets or expert errors, and show the DCP opcodes the session used.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include <memory>

@@ -61,7 +61,7 @@ TEST_CASE("a KV entry parses with base64 value, session and indexes") {
 }
 
 TEST_CASE("KV Flags above 2^63 parse as unsigned 64-bit without loss") {
-  // SemaphoreFlagValue (consul-http-api.md §0) and the maximum.
+  // SemaphoreFlagValue (Consul's HTTP API docs) and the maximum.
   auto r = consul::parse_kv_pairs(R"([{"Key":"a","Flags":16210313421097356768,"Value":null},)"
                                   R"({"Key":"b","Flags":18446744073709551615,"Value":null},)"
                                   R"({"Key":"c","Flags":3304740253564472344,"Value":null}])");

@@ -12,7 +12,7 @@ TEST_CASE("HTTP failures map to consul error codes with Consul's text verbatim")
   CHECK(leader.message == "No cluster leader");
   CHECK(leader.transient());
 
-  // Through a client agent the text gains a prefix (§1.6): match by substring.
+  // Through a client agent the text gains a prefix: match by substring.
   CHECK(consul::error_from_http(500, "rpc error making call: No cluster leader").code ==
         errc::no_leader);
 

@@ -1,8 +1,6 @@
-// Out-of-Order snapshots (mcbp-dcp-protocol.md §3.13): between OSO start and end a backfill
+// Out-of-Order snapshots (kv_engine's protocol docs): between OSO start and end a backfill
 // arrives in key order; before `end` a resume starts from the last seqno before the start (Y),
 // after it from the largest seqno seen inside (X) or the following SEQNO_ADVANCED.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include "cbes/dcp/stream_state.hpp"

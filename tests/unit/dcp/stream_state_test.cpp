@@ -1,5 +1,3 @@
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include "cbes/dcp/stream_state.hpp"
@@ -53,7 +51,7 @@ TEST_CASE("a marker becomes the position's snapshot only with its first item") {
   CHECK(t.state().seqno == 3);
   CHECK(t.state().snapshot_start == 0);
   CHECK(t.state().snapshot_end == 10);
-  // Partial snapshot: resuming sends the snapshot bounds so the producer can decide (§4.2).
+  // Partial snapshot: resuming sends the snapshot bounds so the producer can decide.
   auto r = t.request();
   CHECK(r.start_seqno == 3);
   CHECK(r.snapshot_start == 0);

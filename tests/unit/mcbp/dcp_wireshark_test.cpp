@@ -2,8 +2,6 @@
 // dissector: the frames are written into a synthetic pcap (one TCP segment per frame on port
 // 11210) and read back with `tshark`. Without tshark the test fails, or is skipped when
 // CBES_ALLOW_SKIP=tshark (tests/support/require_tool.hpp).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include <array>

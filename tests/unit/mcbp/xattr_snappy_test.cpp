@@ -1,7 +1,3 @@
-// GCC 12 at -O2 flags std::optional / std::vector / result accesses inlined after a REQUIRE as
-// potential null dereferences (false positives in test code only).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <catch2/catch.hpp>
 
 #include "cbes/mcbp/datatype.hpp"

@@ -2,7 +2,7 @@
 // A Couchbase bucket as a whole: bootstrap from seed nodes (KV/CCCP first, HTTP
 // `/pools/default/b/<bucket>` as fallback), the vbucket map, routing of each key to its active
 // node, config refresh (NOT_MY_VBUCKET bodies, server pushes, polling; newer (epoch, rev) only,
-// mcbp-dcp-protocol.md §2.5, §4.5) and the KV operations the connector needs. Temporary failures
+// kv_engine's protocol docs) and the KV operations the connector needs. Temporary failures
 // (Etmpfail, Ebusy), NOT_MY_VBUCKET and requests never sent are retried until the operation
 // timeout. A request sent on a connection that then closed is retried only when sending it twice
 // is harmless (reads, plain upserts); otherwise (remove, CAS upsert, most mutate_in) the
@@ -65,9 +65,8 @@ struct cluster_options {
 //   co_await c->get({}, "k");                          // _default._default
 //   co_await c->get({"inventory", "airline"}, "k");
 //
-// Not an aggregate on purpose: GCC 12 destroys a braced *aggregate* temporary passed to a
-// coroutine twice (the `{}` above), a non-aggregate is fine. For the same reason pass option
-// structs (cluster_options, connection_options) as named objects, not `{.x = ...}` temporaries.
+// Not an aggregate on purpose, so that `{}` can be passed straight to a coroutine; option
+// structs are passed as named objects (CONTRIBUTING.md, GCC 12 rule 2).
 struct collection {
   collection() = default;
   collection(std::string scope_name, std::string collection_name)
@@ -120,8 +119,8 @@ struct mutate_in_result {
 // What the cluster has done so far (cluster::counters()): how configs arrived, how many
 // connections were opened and are open now.
 struct cluster_counters {
-  std::uint64_t configs_pushed = 0;               // applied from a server push (§2.5)
-  std::uint64_t configs_from_not_my_vbucket = 0;  // applied from a NOT_MY_VBUCKET body (§4.5)
+  std::uint64_t configs_pushed = 0;               // applied from a server push
+  std::uint64_t configs_from_not_my_vbucket = 0;  // applied from a NOT_MY_VBUCKET body
   std::uint64_t configs_fetched = 0;              // applied from GET_CLUSTER_CONFIG or HTTP
   std::uint64_t config_polls = 0;                 // polling rounds run
   std::uint64_t connections_opened = 0;           // KV connections opened, bootstrap included
@@ -176,7 +175,7 @@ class cluster {
       collection coll, std::string key, std::vector<mcbp::subdoc_mutation_spec> specs,
       mutate_in_options options = {});
 
-  // The checkpoint store's two calls (java-connector-behaviour.md §3.2): the xattr `path` of a
+  // The checkpoint store's two calls (the Java connector's behaviour): the xattr `path` of a
   // document (nullopt when the document or the xattr is absent) …
   //
   //   auto cp = co_await c->lookup_xattr(meta, key, "cbes");
@@ -190,13 +189,13 @@ class cluster {
                                                                std::string path,
                                                                std::string json_value);
 
-  // High seqnos of every active vbucket, from every KV node (§3.17), sorted by vbucket.
+  // High seqnos of every active vbucket, from every KV node, sorted by vbucket.
   //
   //   auto seqnos = co_await c->get_all_vb_seqnos();
   boost::asio::awaitable<result<std::vector<mcbp::vbucket_seqno>>> get_all_vb_seqnos(
       std::optional<std::uint32_t> collection_id = std::nullopt);
 
-  // The failover log of a vbucket from its active node, newest entry first (§3.4).
+  // The failover log of a vbucket from its active node, newest entry first.
   //
   //   auto log = co_await c->failover_log(12);   // log->front().vbucket_uuid
   boost::asio::awaitable<result<mcbp::failover_log>> failover_log(std::uint16_t vbucket);

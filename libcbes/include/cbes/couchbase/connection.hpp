@@ -1,11 +1,11 @@
 #pragma once
-// One mcbp connection to one KV node: TCP or TLS, the bootstrap of mcbp-dcp-protocol.md §2
+// One mcbp connection to one KV node: TCP or TLS, the bootstrap of kv_engine's protocol docs
 // (HELLO → SASL → SELECT_BUCKET → GET_ERROR_MAP → GET_CLUSTER_CONFIG), then pipelined requests
 // matched to responses by opaque, each with its own deadline. Writes are queued and sent with
 // gather writes; reads go through the bounded incremental mcbp::parser.
 //
-// Server-initiated traffic is delivered to callbacks: cluster-map pushes (0x82/0x01, §2.5) to
-// on_config(), and client-magic *requests* (what a DCP producer sends after DCP_OPEN, §3) to
+// Server-initiated traffic is delivered to callbacks: cluster-map pushes (0x82/0x01) to
+// on_config(), and client-magic *requests* (what a DCP producer sends after DCP_OPEN) to
 // on_request(), so the DCP consumer reuses this class in "send frame / receive frames" mode:
 //
 //   auto c = co_await connection::open(ex, opts);          // bootstrapped, bucket selected
@@ -51,7 +51,7 @@ struct connection_options {
   std::string bucket;  // empty: no SELECT_BUCKET and no config (e.g. a cluster-level connection)
   std::string agent{cbes::user_agent};
   // Mechanisms we may use, any order; empty → SCRAM-SHA512/256/1, plus PLAIN over TLS.
-  // The strongest one the server also offers wins (§2.3).
+  // The strongest one the server also offers wins.
   std::vector<mcbp::sasl_mechanism> sasl_mechanisms;
   // PLAIN sends the password in clear: only over TLS unless this is set (Java refuses it too).
   bool allow_plain_without_tls = false;
@@ -82,7 +82,7 @@ class connection {
   // refused", "TLS handshake with host:port failed: ..."), timeout, authentication_failed,
   // no_sasl_mechanism, bucket_not_found, protocol_error.
   //
-  //   connection_options o;   // a named object: see the GCC 12 note in cluster.hpp
+  //   connection_options o;   // a named object (CONTRIBUTING.md, GCC 12 rule 2)
   //   o.address = {"127.0.0.1", 11210}; o.username = "u"; o.password = pw; o.bucket = "b";
   //   auto c = co_await connection::open(ex, o);
   static boost::asio::awaitable<result<std::shared_ptr<connection>>> open(

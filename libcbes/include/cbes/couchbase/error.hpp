@@ -23,11 +23,11 @@ enum class errc {
   connection_failed,      // resolve / connect / TLS handshake / socket error
   connection_closed,      // the connection closed while the request was in flight
   timeout,                // a deadline passed (connect, bootstrap, request, retries)
-  authentication_failed,  // SASL AuthError (mcbp-dcp-protocol.md §2.3)
+  authentication_failed,  // SASL AuthError (kv_engine's protocol docs)
   no_sasl_mechanism,      // the server offers nothing we may use (PLAIN without TLS)
-  bucket_not_found,       // SELECT_BUCKET KeyEnoent / Eaccess (§2.4), HTTP 404
+  bucket_not_found,       // SELECT_BUCKET KeyEnoent / Eaccess, HTTP 404
   access_denied,          // Eaccess on a command
-  unknown_collection,     // UnknownCollection / UnknownScope (§1.3)
+  unknown_collection,     // UnknownCollection / UnknownScope
   document_not_found,     // KeyEnoent on a document command
   document_exists,        // KeyEexists (insert, CAS mismatch)
   path_not_found,         // a sub-document path (e.g. xattr) is absent

@@ -15,7 +15,7 @@
 
 namespace cbes::couchbase {
 
-// Default ports of Couchbase Server (mcbp-dcp-protocol.md §2.1: KV 11210, TLS 11207; the
+// Default ports of Couchbase Server (kv_engine's protocol docs: KV 11210, TLS 11207; the
 // cluster manager answers HTTP on 8091, HTTPS on 18091).
 inline constexpr std::uint16_t default_kv_port = 11210;
 inline constexpr std::uint16_t default_kv_tls_port = 11207;

@@ -1,6 +1,6 @@
 #pragma once
 // What the client routes by: the KV and manager endpoints of every node on the selected network
-// (default or an alternate one, mcbp-dcp-protocol.md §2.5 `alternateAddresses`) and the vbucket
+// (default or an alternate one, kv_engine's protocol docs `alternateAddresses`) and the vbucket
 // map. A pure function of a bucket config, so routing is unit-testable without sockets.
 //
 //   auto net = cbes::couchbase::select_network(cfg, "auto", seed_hosts);   // "default" |
@@ -51,7 +51,7 @@ struct topology {
   std::vector<std::int32_t> vb_active;  // vbucket → index into nodes, -1 = no active copy
 
   std::size_t num_vbuckets() const noexcept { return vb_active.size(); }
-  // The vbucket of a key (CRC32 hash, §2.5) and its active node; nullopt while the vbucket has
+  // The vbucket of a key (CRC32 hash) and its active node; nullopt while the vbucket has
   // no active node (e.g. mid-failover) or the bucket has no vbucket map.
   std::optional<vbucket_route> route(std::string_view key) const;
   std::optional<std::size_t> active_node(std::uint16_t vbucket) const;

@@ -1,9 +1,9 @@
 #pragma once
-// The DCP consumer (mcbp-dcp-protocol.md §3–§5): one DCP connection per KV node holding active
+// The DCP consumer (kv_engine's protocol docs): one DCP connection per KV node holding active
 // vbuckets of the requested set, streams opened from per-vbucket positions, events delivered
 // in order per vbucket with their snapshot and position, flow control driven by the
-// application's acknowledgements, and automatic recovery — rollback (§4.3), stream ends (§4.4),
-// NOT_MY_VBUCKET / config changes / lost nodes (§4.5) and silent connections (§4.6) all reopen
+// application's acknowledgements, and automatic recovery — rollback, stream ends,
+// NOT_MY_VBUCKET / config changes / lost nodes and silent connections all reopen
 // the affected vbuckets from their current position.
 //
 //   consumer_options o;
@@ -39,30 +39,30 @@ namespace cbes::dcp {
 
 struct consumer_options {
   // Connection name prefix: DCP_OPEN's key is {"a": agent, "i": "<name>/<node>"} (≤ 200 bytes;
-  // a reused name kicks the older connection, §3.1).
+  // a reused name kicks the older connection).
   std::string name = "cbes";
   std::string agent{cbes::user_agent};
-  // connection_buffer_size (§3.2, §4.7); 0 disables flow control.
+  // connection_buffer_size; 0 disables flow control.
   std::uint32_t buffer_size = 10 * 1024 * 1024;
   // Fraction of buffer_size acknowledged in one BUFFER_ACK (Java 80 %, ES connector 60 %).
   double ack_watermark = 0.5;
-  // set_noop_interval; silence for 2× this marks a connection dead (§4.6).
+  // set_noop_interval; silence for 2× this marks a connection dead.
   std::chrono::milliseconds noop_interval = std::chrono::seconds{20};
   bool xattrs = false;        // DCP_OPEN IncludeXattrs; xattrs are split from the body
   bool compression = false;   // force_value_compression (values are inflated before delivery)
   bool expiry_opcode = true;  // enable_expiry_opcode (DCP_EXPIRATION instead of DELETION)
   std::string priority;       // set_priority (high/medium/low); empty: not sent
-  // Collections filter (§4.8): "scope.collection" names, or a scope name; both empty = all.
+  // Collections filter: "scope.collection" names, or a scope name; both empty = all.
   std::vector<std::string> collections;
   std::string scope;
   // IgnorePurgedTombstones (0x80) on every request when the bucket advertises
   // `dcp.IgnorePurgedTombstones`: resuming below the purge seqno then does not roll back to 0
-  // (§4.3 step 2) — tombstones purged meanwhile are missed, which the issue accepts.
+  // — tombstones purged meanwhile are missed, as the Java connector accepts too.
   bool ignore_purged_tombstones = true;
-  // enable_out_of_order_snapshots=true_with_seqno_advanced (§3.2, §3.13; collections-aware
+  // enable_out_of_order_snapshots=true_with_seqno_advanced (collections-aware
   // connections only): the producer may send a backfill in key order between OSO start/end.
   // Such items carry `event::out_of_order`, and their `position` stays at the seqno before the
-  // OSO start until its end (the §3.13 resume rule); the end is delivered as a `seqno_advanced`
+  // OSO start until its end (kv_engine's OSO resume rule); the end is delivered as a `seqno_advanced`
   // event (not out of order) carrying the new position. Off by default, like the Java client.
   bool out_of_order_snapshots = false;
   // Stream flags added to every request (ActiveVbOnly is always set).
@@ -119,7 +119,7 @@ struct event {
   std::uint64_t manifest_uid = 0;
   // Stream end.
   std::optional<mcbp::stream_end_reason> end_reason;
-  // An item of an Out-of-Order backfill (§3.13): key order, not seqno order; `position` is the
+  // An item of an Out-of-Order backfill: key order, not seqno order; `position` is the
   // pre-OSO point, so persist it rather than `seqno` until the OSO snapshot ends.
   bool out_of_order = false;
   // Flow control bookkeeping.
@@ -172,14 +172,14 @@ class consumer {
   //   c->on_fatal([&](const couchbase::error& e) { std::cerr << e.what() << '\n'; quit(); });
   void on_fatal(std::function<void(const couchbase::error&)> handler);
 
-  // Returns an event's bytes to the flow-control window (§4.7); call once per event, after the
+  // Returns an event's bytes to the flow-control window; call once per event, after the
   // application has processed it. Without it the producer stalls once the buffer is full.
   //
   //   c->acknowledge(ev);
   void acknowledge(const event& ev);
   void acknowledge(std::uint64_t session, std::size_t bytes);
 
-  // Positions for "from beginning" and for "now" (GET_ALL_VB_SEQNOS + failover logs, §4.2).
+  // Positions for "from beginning" and for "now" (GET_ALL_VB_SEQNOS + failover logs).
   //
   //   auto s = co_await c->states_now({0, 1, 2});
   boost::asio::awaitable<couchbase::result<std::map<std::uint16_t, stream_state>>>

@@ -1,5 +1,5 @@
 #pragma once
-// The pure, socket-free pieces of the DCP consumer (mcbp-dcp-protocol.md §4): the position of
+// The pure, socket-free pieces of the DCP consumer (kv_engine's protocol docs): the position of
 // one vbucket's stream, the stream request made from it, how a position moves with each
 // message, the rollback reaction, the stream-end reaction and flow-control accounting.
 //
@@ -19,7 +19,7 @@ namespace cbes::dcp {
 using mcbp::failover_entry;
 using mcbp::failover_log;
 
-// Everything needed to resume one vbucket (§4.2): the uuid of the history branch, the last
+// Everything needed to resume one vbucket: the uuid of the history branch, the last
 // seqno processed, the snapshot that seqno belongs to, the failover log (newest first) and the
 // last collections manifest uid seen (0 when unknown).
 struct stream_state {
@@ -31,11 +31,11 @@ struct stream_state {
   std::uint64_t manifest_uid = 0;
   bool operator==(const stream_state&) const = default;
 
-  // start 0, uuid 0, snapshot 0/0: everything the vbucket has (§4.2 "fresh start").
+  // start 0, uuid 0, snapshot 0/0: everything the vbucket has (a fresh start).
   //
   //   auto s = stream_state::from_beginning();
   static stream_state from_beginning() { return {}; }
-  // "Now": the current high seqno and the newest failover uuid (§4.2).
+  // "Now": the current high seqno and the newest failover uuid.
   //
   //   auto s = stream_state::at(log, high_seqno);
   static stream_state at(const mcbp::failover_log& log, std::uint64_t high_seqno);
@@ -44,21 +44,21 @@ struct stream_state {
   std::string to_string() const;
 };
 
-// The DCP_STREAM_REQ body for a state, to infinity (§3.3, §4.2). When the state's snapshot does
+// The DCP_STREAM_REQ body for a state, to infinity. When the state's snapshot does
 // not contain its seqno (a state written by hand, or a marker recorded before any of its items)
 // the snapshot is collapsed to seqno/seqno, which the producer always accepts (Java's rule).
 //
 //   auto req = make_stream_request(state, mcbp::dcp_stream_flags::active_vb_only);
 mcbp::dcp_stream_request make_stream_request(const stream_state& state, std::uint32_t flags = 0);
 
-// The state to reopen from after a ROLLBACK response with seqno `to` (§4.3): entries newer than
+// The state to reopen from after a ROLLBACK response with seqno `to`: entries newer than
 // `to` are trimmed from the failover log, seqno = snapshot = to, uuid = newest remaining entry
 // (0 when none remains).
 //
 //   state = rollback_state(state, response.rollback_seqno);
 stream_state rollback_state(const stream_state& state, std::uint64_t to);
 
-// What a consumer does with a STREAM_END (§4.4).
+// What a consumer does with a STREAM_END.
 enum class end_action {
   done,    // ok: the end seqno was reached
   closed,  // closed: the consumer asked for it
@@ -70,7 +70,7 @@ end_action reaction(mcbp::stream_end_reason reason) noexcept;
 
 // The position of one vbucket's stream as messages arrive. A snapshot marker is kept pending
 // and only becomes the state's snapshot with its first item (Java defers it the same way), so
-// state() is resumable at every point — also between a marker and its first item (§4.2).
+// state() is resumable at every point — also between a marker and its first item.
 class stream_tracker {
  public:
   explicit stream_tracker(stream_state s = {}) : state_(std::move(s)) {}
@@ -82,9 +82,9 @@ class stream_tracker {
   }
 
   // A successful STREAM_REQ response: its failover log replaces ours and the position takes
-  // its newest uuid (§4.3 "on success, replace the stored failover log").
+  // its newest uuid (on success the stored failover log is replaced).
   void on_stream_opened(const mcbp::failover_log& log);
-  // A ROLLBACK response (§4.3); see rollback_state().
+  // A ROLLBACK response; see rollback_state().
   void on_rollback(std::uint64_t to);
 
   // Applies one stream message. Returns false for a message that goes backwards (a seqno not
@@ -95,7 +95,7 @@ class stream_tracker {
   std::uint64_t current_snapshot_start() const noexcept;
   std::uint64_t current_snapshot_end() const noexcept;
 
-  // Inside an Out-of-Order snapshot (§3.13, only with `enable_out_of_order_snapshots`): between
+  // Inside an Out-of-Order snapshot (only with `enable_out_of_order_snapshots`): between
   // OSO start and end items arrive in key order, so the position stays at the last seqno before
   // the start (Y) — resuming from there repeats the backfill — and on `end` jumps to the
   // largest seqno seen inside (X), as a consistent point X/X. Items not above Y are refused.
@@ -114,7 +114,7 @@ class stream_tracker {
   std::uint64_t oso_manifest_uid_ = 0;    // system events inside OSO apply at its end
 };
 
-// Connection-level flow control (§4.7): bytes of every counted message are recorded when
+// Connection-level flow control: bytes of every counted message are recorded when
 // received, released when the application acknowledges them, and sent in one BUFFER_ACK once
 // the released total reaches the watermark (a fraction of the buffer).
 //
@@ -126,7 +126,7 @@ class flow_control {
   flow_control(std::uint32_t buffer_size, double watermark)
       : buffer_size_(buffer_size), watermark_(watermark) {}
 
-  // Counted P→C messages (every DCP request but DCP_NOOP, §3.19).
+  // Counted P→C messages (every DCP request but DCP_NOOP).
   static bool counted(mcbp::opcode op) noexcept;
 
   void received(std::size_t bytes) noexcept { unacked_ += bytes; }

@@ -1,6 +1,6 @@
 #pragma once
 // The bucket config JSON of GET_CLUSTER_CONFIG, NOT_MY_VBUCKET bodies and 0x82 pushes
-// (mcbp-dcp-protocol.md §2.5), parsed into plain structs. `$HOST` and a missing nodesExt
+// (kv_engine's protocol docs), parsed into plain structs. `$HOST` and a missing nodesExt
 // hostname mean "the host this connection talks to"; the parser substitutes it.
 //
 //   auto cfg = cbes::mcbp::parse_bucket_config(json, "10.0.0.1");
@@ -66,7 +66,7 @@ struct bucket_config {
 // servers that do not exist or has a length that is not a power of two.
 result<bucket_config> parse_bucket_config(std::string_view json, std::string_view connected_host);
 
-// (revEpoch, rev) compared lexicographically (§2.5).
+// (revEpoch, rev) compared lexicographically.
 inline bool is_newer(const bucket_config& candidate, const bucket_config& current) noexcept {
   return candidate.rev_epoch != current.rev_epoch ? candidate.rev_epoch > current.rev_epoch
                                                   : candidate.rev > current.rev;

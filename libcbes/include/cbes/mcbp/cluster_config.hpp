@@ -1,6 +1,6 @@
 #pragma once
 // GET_CLUSTER_CONFIG (0xb5) and the server-pushed ClustermapChangeNotification (magic 0x82,
-// opcode 0x01) (mcbp-dcp-protocol.md §2.5). The config JSON itself is parsed by
+// opcode 0x01) (kv_engine's protocol docs). The config JSON itself is parsed by
 // parse_bucket_config().
 //
 //   auto bytes = get_cluster_config_request{}.encode().opaque(9).build();

@@ -1,6 +1,6 @@
 #pragma once
 // Collection-aware keys: `uleb128(collection_id) ++ key` on every key of a connection that
-// negotiated HELLO Collections (mcbp-dcp-protocol.md §1.5).
+// negotiated HELLO Collections (kv_engine's protocol docs).
 //
 //   std::string wire = cbes::mcbp::encode_collection_key(8, "beer");   // "\x08beer"
 //   auto k = cbes::mcbp::decode_collection_key(f.key);                  // k->collection_id == 8
@@ -12,7 +12,7 @@
 
 namespace cbes::mcbp {
 
-// Ids of §1.5: default collection / scope are 0; 1–7 are reserved.
+// Collection ids: default collection / scope are 0; 1–7 are reserved.
 inline constexpr std::uint32_t default_collection_id = 0;
 inline constexpr std::uint32_t default_scope_id = 0;
 

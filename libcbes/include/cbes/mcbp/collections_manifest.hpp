@@ -1,5 +1,5 @@
 #pragma once
-// GET_COLLECTIONS_MANIFEST (0xba) and GET_COLLECTION_ID (0xbb) (mcbp-dcp-protocol.md §2.7):
+// GET_COLLECTIONS_MANIFEST (0xba) and GET_COLLECTION_ID (0xbb) (kv_engine's protocol docs):
 // the manifest JSON (uids as lowercase hex strings) parsed into structs, and back.
 //
 //   auto m = cbes::mcbp::parse_collections_manifest(json);

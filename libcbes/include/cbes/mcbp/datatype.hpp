@@ -1,5 +1,5 @@
 #pragma once
-// Datatype bits of header byte 5 (mcbp-dcp-protocol.md §1.2); combinations are allowed.
+// Datatype bits of header byte 5 (kv_engine's protocol docs); combinations are allowed.
 //
 //   if (cbes::mcbp::has(f.datatype, cbes::mcbp::datatype::snappy)) { ... inflate first ... }
 #include <cstdint>

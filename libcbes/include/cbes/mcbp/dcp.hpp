@@ -1,5 +1,5 @@
 #pragma once
-// DCP message bodies (mcbp-dcp-protocol.md §3): one struct per message, `encode()` returning a
+// DCP message bodies (kv_engine's protocol docs): one struct per message, `encode()` returning a
 // frame_builder (the caller adds vbucket / opaque / datatype / cas where the header carries
 // them) and `static decode(const frame&)` validating extras/key/value sizes of untrusted bytes.
 // Decoded strings are copies: the structs outlive the parser's buffer.
@@ -27,7 +27,7 @@ namespace cbes::mcbp {
 
 // ---------------------------------------------------------------------------------------------
 // Status-only responses (DCP_OPEN, DCP_CONTROL, DCP_CLOSE_STREAM, DCP_NOOP reply, snapshot-marker
-// ack, DCP_SET_VBUCKET_STATE reply; §3.1/3.2/3.5/3.7/3.14). Error responses may carry an XERROR
+// ack, DCP_SET_VBUCKET_STATE reply). Error responses may carry an XERROR
 // JSON value, which decode ignores.
 //
 //   auto reply = encode_dcp_response(opcode::dcp_noop).opaque(f.opaque()).build();
@@ -38,7 +38,7 @@ frame_builder encode_dcp_response(opcode op, status s = status::success);
 result<status> decode_dcp_response(const frame& f, opcode op);
 
 // ---------------------------------------------------------------------------------------------
-// DCP_OPEN 0x50 (§3.1): extras `u32 seqno (0), u32 flags`; key = connection name.
+// DCP_OPEN 0x50: extras `u32 seqno (0), u32 flags`; key = connection name.
 namespace dcp_open_flags {
 inline constexpr std::uint32_t producer = 0x01;
 inline constexpr std::uint32_t notifier = 0x02;  // invalid since 7.x → Einval
@@ -53,7 +53,7 @@ inline constexpr std::uint32_t skip_deletes_in_initial_backfill = 0x200;
 inline constexpr std::uint32_t known = 0x3ed;
 }  // namespace dcp_open_flags
 
-// Longest connection name a producer accepts (§3.1).
+// Longest connection name a producer accepts.
 inline constexpr std::size_t max_dcp_connection_name = 200;
 
 struct dcp_open_request {
@@ -68,7 +68,7 @@ struct dcp_open_request {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_CONTROL 0x5e (§3.2): key = control name, value = ASCII value, both non-empty.
+// DCP_CONTROL 0x5e: key = control name, value = ASCII value, both non-empty.
 struct dcp_control_request {
   std::string key;
   std::string value;
@@ -78,7 +78,7 @@ struct dcp_control_request {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_STREAM_REQ 0x53 (§3.3): 48 bytes of extras; vbucket in the header.
+// DCP_STREAM_REQ 0x53: 48 bytes of extras; vbucket in the header.
 namespace dcp_stream_flags {
 inline constexpr std::uint32_t takeover = 0x01;
 inline constexpr std::uint32_t disk_only = 0x02;
@@ -109,7 +109,7 @@ struct dcp_stream_request {
   static result<dcp_stream_request> decode(const frame& f);
 };
 
-// The JSON value of a stream request (§3.3, §4.8). Ids are written as lowercase hex strings.
+// The JSON value of a stream request. Ids are written as lowercase hex strings.
 struct stream_filter {
   std::optional<std::uint64_t> manifest_uid;  // "uid"
   std::vector<std::uint32_t> collections;     // "collections" (non-empty ⇒ a collection filter)
@@ -123,7 +123,7 @@ std::string encode_stream_filter(const stream_filter& filter);
 // hex id, or both "collections" and "scope" (the producer answers Einval). Unknown keys ignored.
 result<stream_filter> decode_stream_filter(std::string_view json);
 
-// One failover-log entry; logs are newest first on the wire (§3.3, §4.3).
+// One failover-log entry; logs are newest first on the wire.
 struct failover_entry {
   std::uint64_t vbucket_uuid = 0;
   std::uint64_t seqno = 0;
@@ -147,7 +147,7 @@ struct dcp_stream_response {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_GET_FAILOVER_LOG 0x54 (§3.4): no body; vbucket in the header.
+// DCP_GET_FAILOVER_LOG 0x54: no body; vbucket in the header.
 struct dcp_get_failover_log_request {
   frame_builder encode() const;
   static result<dcp_get_failover_log_request> decode(const frame& f);
@@ -161,14 +161,14 @@ struct dcp_get_failover_log_response {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_CLOSE_STREAM 0x52 (§3.5): no body; vbucket in the header; status-only response.
+// DCP_CLOSE_STREAM 0x52: no body; vbucket in the header; status-only response.
 struct dcp_close_stream_request {
   frame_builder encode() const;
   static result<dcp_close_stream_request> decode(const frame& f);
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_STREAM_END 0x55 (§3.6): extras `u32 reason`.
+// DCP_STREAM_END 0x55: extras `u32 reason`.
 enum class stream_end_reason : std::uint32_t {
   ok = 0,               // end seqno reached
   closed = 1,           // the consumer closed it
@@ -190,7 +190,7 @@ struct dcp_stream_end {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_SNAPSHOT_MARKER 0x56 (§3.7): V1 = extras 20; V2.x = extras 1 (version) + value 36/44/52.
+// DCP_SNAPSHOT_MARKER 0x56: V1 = extras 20; V2.x = extras 1 (version) + value 36/44/52.
 namespace snapshot_flags {
 inline constexpr std::uint32_t memory = 0x01;
 inline constexpr std::uint32_t disk = 0x02;
@@ -225,7 +225,7 @@ struct dcp_snapshot_marker {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_MUTATION 0x57 (§3.8): extras 31; key = wire key ([LEB128 cid] + key on collection-aware
+// DCP_MUTATION 0x57: extras 31; key = wire key ([LEB128 cid] + key on collection-aware
 // connections); datatype and CAS from the header (set/read them in the struct).
 struct dcp_mutation {
   std::uint64_t by_seqno = 0;
@@ -245,7 +245,7 @@ struct dcp_mutation {
   static result<dcp_mutation> decode(const frame& f);
 };
 
-// DCP_DELETION 0x58 (§3.9): V1 extras 18 (`by_seqno, rev_seqno, u16 nmeta`), V2 extras 21
+// DCP_DELETION 0x58: V1 extras 18 (`by_seqno, rev_seqno, u16 nmeta`), V2 extras 21
 // (`by_seqno, rev_seqno, u32 delete_time, u8 unused`) after DCP_OPEN IncludeDeleteTimes.
 struct dcp_deletion {
   std::uint64_t by_seqno = 0;
@@ -260,7 +260,7 @@ struct dcp_deletion {
   static result<dcp_deletion> decode(const frame& f);
 };
 
-// DCP_EXPIRATION 0x59 (§3.10): extras 20 (`by_seqno, rev_seqno, u32 delete_time`).
+// DCP_EXPIRATION 0x59: extras 20 (`by_seqno, rev_seqno, u32 delete_time`).
 struct dcp_expiration {
   std::uint64_t by_seqno = 0;
   std::uint64_t rev_seqno = 0;
@@ -275,7 +275,7 @@ struct dcp_expiration {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_SYSTEM_EVENT 0x5f (§3.11): extras 13 (`u64 by_seqno, u32 event, u8 version`).
+// DCP_SYSTEM_EVENT 0x5f: extras 13 (`u64 by_seqno, u32 event, u8 version`).
 enum class system_event_id : std::uint32_t {
   begin_collection = 0,  // create (or flush: re-emitted at a new seqno)
   end_collection = 1,    // drop
@@ -342,7 +342,7 @@ struct scope_dropped {
 };
 
 // ---------------------------------------------------------------------------------------------
-// DCP_SEQNO_ADVANCED 0x64 (§3.12): extras 8.
+// DCP_SEQNO_ADVANCED 0x64: extras 8.
 struct dcp_seqno_advanced {
   std::uint64_t by_seqno = 0;
 
@@ -350,7 +350,7 @@ struct dcp_seqno_advanced {
   static result<dcp_seqno_advanced> decode(const frame& f);
 };
 
-// DCP_OSO_SNAPSHOT 0x65 (§3.13): extras `u32 flags`.
+// DCP_OSO_SNAPSHOT 0x65: extras `u32 flags`.
 namespace oso_flags {
 inline constexpr std::uint32_t start = 0x01;
 inline constexpr std::uint32_t end = 0x02;
@@ -362,14 +362,14 @@ struct dcp_oso_snapshot {
   static result<dcp_oso_snapshot> decode(const frame& f);
 };
 
-// DCP_NOOP 0x5c (§3.14): P→C request with no body (opaque = P's counter); C answers with
+// DCP_NOOP 0x5c: P→C request with no body (opaque = P's counter); C answers with
 // encode_dcp_response(opcode::dcp_noop).opaque(same).
 struct dcp_noop_request {
   frame_builder encode() const;
   static result<dcp_noop_request> decode(const frame& f);
 };
 
-// DCP_BUFFER_ACKNOWLEDGEMENT 0x5d (§3.15): extras `u32 bytes`; vbucket 0; no success response.
+// DCP_BUFFER_ACKNOWLEDGEMENT 0x5d: extras `u32 bytes`; vbucket 0; no success response.
 struct dcp_buffer_ack {
   std::uint32_t bytes = 0;
 
@@ -377,7 +377,7 @@ struct dcp_buffer_ack {
   static result<dcp_buffer_ack> decode(const frame& f);
 };
 
-// DCP_SET_VBUCKET_STATE 0x5b (§3.16; takeover streams only): extras `u8 state`.
+// DCP_SET_VBUCKET_STATE 0x5b (takeover streams only): extras `u8 state`.
 struct dcp_set_vbucket_state {
   std::uint8_t state = 0;  // 1 active, 2 replica, 3 pending, 4 dead
 
@@ -386,7 +386,7 @@ struct dcp_set_vbucket_state {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Every P→C message of an open stream (§3.19). `decode_dcp_message` dispatches on the opcode of
+// Every P→C message of an open stream. `decode_dcp_message` dispatches on the opcode of
 // a request frame (magic 0x80/0x08) and returns unexpected_opcode for anything else.
 using dcp_message =
     std::variant<dcp_snapshot_marker, dcp_mutation, dcp_deletion, dcp_expiration, dcp_system_event,

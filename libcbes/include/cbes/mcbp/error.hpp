@@ -13,10 +13,10 @@ template <class T>
 using result = boost::system::result<T>;
 
 enum class errc {
-  bad_magic = 1,             // byte 0 is not one of the magics of §1.1
+  bad_magic = 1,             // byte 0 is not one of the mcbp magics
   frame_too_large,           // total body length above the parser's maximum
   inconsistent_lengths,      // framing extras + extras + key > total body length
-  bad_datatype,              // datatype has bits other than JSON/Snappy/XATTR (§1.2)
+  bad_datatype,              // datatype has bits other than JSON/Snappy/XATTR
   truncated,                 // fewer bytes than a complete frame / field
   trailing_bytes,            // more bytes than one frame where exactly one was expected
   bad_frame_info,            // framing extras do not decode as FrameInfo entries

@@ -1,5 +1,5 @@
 #pragma once
-// The JSON some error responses carry once HELLO XERROR is on (mcbp-dcp-protocol.md §1.3):
+// The JSON some error responses carry once HELLO XERROR is on (kv_engine's protocol docs):
 // `{"error":{"context":"...","ref":"..."}}`, and `{"manifest_uid":"<hex>"}` with
 // UnknownCollection / UnknownScope.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// GET_ERROR_MAP (0xfe; mcbp-dcp-protocol.md §2.6): request value = u16 max version, response = JSON
+// GET_ERROR_MAP (0xfe; kv_engine's protocol docs): request value = u16 max version, response = JSON
 // `{"version":2,"revision":N,"errors":{"<hex code>":{"name","desc","attrs":[...]}}}`.
 //
 //   auto bytes = get_error_map_request{2}.encode().opaque(3).build();

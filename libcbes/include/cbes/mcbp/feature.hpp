@@ -1,5 +1,5 @@
 #pragma once
-// HELLO feature codes (cb::mcbp::Feature; mcbp-dcp-protocol.md §2.2).
+// HELLO feature codes (cb::mcbp::Feature; kv_engine's protocol docs).
 //
 //   hello_request req{"cbes/0.1", {feature::xerror, feature::select_bucket, feature::collections}};
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // One mcbp frame: the fixed 24-byte header plus views of its four body sections
-// `[framing extras][extras][key][value]` (mcbp-dcp-protocol.md §1.1). A `frame` never owns bytes:
+// `[framing extras][extras][key][value]` (kv_engine's protocol docs). A `frame` never owns bytes:
 // its views point into the buffer it was decoded from (the parser's, or the caller's).
 //
 //   auto f = cbes::mcbp::decode_frame(bytes);   // exactly one complete frame

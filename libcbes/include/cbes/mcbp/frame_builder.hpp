@@ -1,6 +1,6 @@
 #pragma once
 // Builds the bytes of one frame. Framing extras switch 0x80/0x81 to their flexible-framing
-// forms 0x08/0x18 automatically (mcbp-dcp-protocol.md §1.1).
+// forms 0x08/0x18 automatically (kv_engine's protocol docs).
 //
 //   std::string bytes =
 //   frame_builder::request(opcode::get).vbucket(12).opaque(7).key("doc").build(); std::string reply

@@ -1,6 +1,6 @@
 #pragma once
 // FrameInfo entries inside the framing extras of flexible-framing frames (magic 0x08/0x18;
-// mcbp-dcp-protocol.md §1.1): a byte whose high nibble is the id and low nibble the length
+// kv_engine's protocol docs): a byte whose high nibble is the id and low nibble the length
 // (15 = escape: add the next byte; ids escape the same way), followed by the data.
 //
 //   std::string fx;
@@ -69,7 +69,7 @@ struct durability_requirement {
 std::string encode_durability(const durability_requirement& d);
 result<durability_requirement> decode_durability(std::string_view data);
 
-// DCP stream id data: u16 (§1.1: byte 0x22 + sid).
+// DCP stream id data: u16 (frame info byte 0x22 + sid).
 std::string encode_stream_id(std::uint16_t sid);
 result<std::uint16_t> decode_stream_id(std::string_view data);
 

@@ -1,5 +1,5 @@
 #pragma once
-// HELLO (0x1f; mcbp-dcp-protocol.md §2.2): key = agent name, value = u16 feature codes; the
+// HELLO (0x1f; kv_engine's protocol docs): key = agent name, value = u16 feature codes; the
 // response lists the features the server agreed to, in request order.
 //
 //   auto bytes = hello_request{"cbes/0.1", {feature::xerror,

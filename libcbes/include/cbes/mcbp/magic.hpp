@@ -1,6 +1,6 @@
 #pragma once
 // The magic byte (header byte 0) decides who sent a frame and how bytes 2–3 are laid out
-// (mcbp-dcp-protocol.md §1.1).
+// (kv_engine's protocol docs).
 //
 //   if (cbes::mcbp::is_response(f.magic)) { ... f.status() ... }
 #include <cstdint>

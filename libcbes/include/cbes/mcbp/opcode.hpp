@@ -1,6 +1,6 @@
 #pragma once
 // Opcodes (header byte 1). Client-initiated ones (magic 0x80/0x81/0x08/0x18) per
-// mcbp-dcp-protocol.md §1.4 plus the document and sub-document commands of the memcached binary
+// kv_engine's protocol docs plus the document and sub-document commands of the memcached binary
 // protocol; server-initiated ones (magic 0x82/0x83) are a separate table.
 //
 //   auto bytes = frame_builder::request(cbes::mcbp::opcode::get).key("doc").build();
@@ -88,7 +88,7 @@ enum class opcode : std::uint8_t {
   get_error_map = 0xfe,
 };
 
-// Server-initiated requests (duplex, magic 0x82; §1.4).
+// Server-initiated requests (duplex, magic 0x82).
 enum class server_opcode : std::uint8_t {
   clustermap_change_notification = 0x01,
   authenticate = 0x02,
@@ -99,7 +99,7 @@ enum class server_opcode : std::uint8_t {
 std::string_view to_string(opcode op) noexcept;
 std::string_view to_string(server_opcode op) noexcept;
 
-// True for the DCP opcodes 0x50–0x65 (validator rules of §3.1 treat them as a group).
+// True for the DCP opcodes 0x50–0x65 (kv_engine's validators treat them as a group).
 constexpr bool is_dcp(opcode op) noexcept {
   return static_cast<std::uint8_t>(op) >= 0x50 && static_cast<std::uint8_t>(op) <= 0x65;
 }

@@ -20,7 +20,7 @@
 
 namespace cbes::mcbp {
 
-// Default maximum body: 20 MiB documents (§4.7) plus room for key, extras and xattrs.
+// Default maximum body: 20 MiB documents plus room for key, extras and xattrs.
 inline constexpr std::size_t default_max_frame_size = 21 * 1024 * 1024;
 
 class parser {

@@ -1,5 +1,5 @@
 #pragma once
-// SASL over mcbp (mcbp-dcp-protocol.md §2.3): mechanism names, the bodies of SASL_LIST_MECHS,
+// SASL over mcbp (kv_engine's protocol docs): mechanism names, the bodies of SASL_LIST_MECHS,
 // SASL_AUTH and SASL_STEP, and PLAIN (RFC 4616). SCRAM lives in scram.hpp.
 //
 //   auto mech = cbes::mcbp::choose_mechanism("SCRAM-SHA512 SCRAM-SHA256 PLAIN", false);
@@ -23,7 +23,7 @@ std::optional<sasl_mechanism> parse_sasl_mechanism(std::string_view name) noexce
 // The known mechanisms of a space-separated SASL_LIST_MECHS value, in server order.
 std::vector<sasl_mechanism> parse_mechanism_list(std::string_view list);
 
-// Strongest SCRAM the server offers; PLAIN only when `allow_plain` (TLS: §2.1 step 2, Java
+// Strongest SCRAM the server offers; PLAIN only when `allow_plain` (TLS, as the Java
 // refuses PLAIN on plain TCP). errc::unsupported_mechanism when nothing fits.
 result<sasl_mechanism> choose_mechanism(std::string_view server_list, bool allow_plain);
 

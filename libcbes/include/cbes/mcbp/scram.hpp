@@ -1,6 +1,6 @@
 #pragma once
 // SCRAM-SHA1/256/512 as Couchbase speaks it (RFC 5802 without SASLprep and without channel
-// binding; mcbp-dcp-protocol.md §2.3): both the client and the server state machines. Nonces
+// binding; kv_engine's protocol docs): both the client and the server state machines. Nonces
 // may hold any printable ASCII but ',' *including space*, as Couchbase's cbsasl accepts (the
 // C++/Node.js SDKs send "0x0c 0x40 ..."); RFC 5802 §7 would exclude the space.
 //

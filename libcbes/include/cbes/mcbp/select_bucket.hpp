@@ -1,5 +1,5 @@
 #pragma once
-// SELECT_BUCKET (0x89; mcbp-dcp-protocol.md §2.4): key = bucket name; the response is status only
+// SELECT_BUCKET (0x89; kv_engine's protocol docs): key = bucket name; the response is status only
 // (KeyEnoent: no such bucket, Eaccess: no access).
 //
 //   auto bytes = select_bucket_request{"travel-sample"}.encode().opaque(4).build();
@@ -10,7 +10,7 @@
 
 namespace cbes::mcbp {
 
-// Deselects the current bucket (§2.4).
+// Deselects the current bucket.
 inline constexpr std::string_view no_bucket_name = "@no bucket@";
 
 struct select_bucket_request {

@@ -1,5 +1,5 @@
 #pragma once
-// Snappy (raw format, as datatype bit 0x02 uses; mcbp-dcp-protocol.md §1.2) with a bound on the
+// Snappy (raw format, as datatype bit 0x02 uses; kv_engine's protocol docs) with a bound on the
 // inflated size, since the claimed length comes from the network.
 //
 //   std::string small = cbes::mcbp::snappy_compress(json);

@@ -1,5 +1,5 @@
 #pragma once
-// Response status codes (header bytes 6–7 of a response; mcbp-dcp-protocol.md §1.3). A status
+// Response status codes (header bytes 6–7 of a response; kv_engine's protocol docs). A status
 // converts to an error_code in the "cbes.mcbp.status" category (success == no error), so callers
 // can return it as an error value.
 //
@@ -98,7 +98,7 @@ enum class status : std::uint16_t {
 // Protocol name ("NotMyVbucket"); "Unknown" for codes not in the table.
 std::string_view to_string(status s) noexcept;
 
-// Temporary failures worth retrying after a delay (§1.3: Ebusy, Etmpfail).
+// Temporary failures worth retrying after a delay (Ebusy, Etmpfail).
 constexpr bool is_temporary(status s) noexcept {
   return s == status::ebusy || s == status::etmpfail;
 }

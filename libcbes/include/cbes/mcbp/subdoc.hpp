@@ -1,7 +1,7 @@
 #pragma once
 // SUBDOC_MULTI_LOOKUP (0xd0) and SUBDOC_MULTI_MUTATION (0xd1): several path operations on one
 // document, e.g. the checkpoint store's xattr `cbes` read and upsert
-// (java-connector-behaviour.md §3.2). Xattr specs must come before body specs.
+// (the Java connector's behaviour). Xattr specs must come before body specs.
 //
 //   subdoc_multi_mutation_request m{key};
 //   m.doc_flags = subdoc_doc_flag::mkdoc;

@@ -1,5 +1,5 @@
 #pragma once
-// GET_ALL_VB_SEQNOS (0x48; mcbp-dcp-protocol.md §3.17) and OBSERVE_SEQNO (0x91; §3.18).
+// GET_ALL_VB_SEQNOS (0x48; kv_engine's protocol docs) and OBSERVE_SEQNO (0x91).
 //
 //   auto bytes = get_all_vb_seqnos_request{vbucket_state::active}.encode().opaque(1).build();
 //   for (auto [vb, seqno] : get_all_vb_seqnos_response::decode(f)->entries) ...
@@ -13,7 +13,7 @@
 
 namespace cbes::mcbp {
 
-// Request extras `i32 state` of §3.17 (0 = alive: active + replica + pending).
+// Request extras `i32 state` (0 = alive: active + replica + pending).
 enum class vbucket_state : std::int32_t {
   alive = 0,
   active = 1,

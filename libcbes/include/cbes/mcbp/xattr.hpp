@@ -1,6 +1,6 @@
 #pragma once
-// The xattr section that starts a value whose datatype has bit 0x04 (mcbp-dcp-protocol.md
-// §1.2): `u32 total` then pairs `u32 len, key, NUL, value, NUL`, then the document body.
+// The xattr section that starts a value whose datatype has bit 0x04 (kv_engine's protocol docs,
+// xattrs): `u32 total` then pairs `u32 len, key, NUL, value, NUL`, then the document body.
 // Inflate Snappy first.
 //
 //   std::string v = cbes::mcbp::encode_xattrs({{"cbes", R"({"seqno":1})"}}, "");
@@ -32,7 +32,7 @@ struct xattr_document {
   const xattr_view* find(std::string_view key) const noexcept;
 };
 
-// Keys starting with `_` are system xattrs (§1.2).
+// Keys starting with `_` are system xattrs.
 inline bool is_system_xattr(std::string_view key) noexcept {
   return !key.empty() && key.front() == '_';
 }

@@ -1,6 +1,6 @@
 #pragma once
 // CRC-32 (IEEE 802.3, the zlib/java.util.zip variant) and Couchbase's key → vbucket mapping
-// built on it (mcbp-dcp-protocol.md §2.5, java-connector-behaviour.md §3.2).
+// built on it (kv_engine's protocol docs, the Java connector's behaviour).
 //
 //   std::uint32_t c = cbes::util::crc32("123456789");            // 0xcbf43926
 //   std::uint16_t vb = cbes::util::vbucket_for_key("doc", 1024);

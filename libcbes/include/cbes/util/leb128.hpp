@@ -1,7 +1,7 @@
 #pragma once
 // Unsigned LEB128 for 32-bit values: 7 bits per byte, least significant group first, bit 0x80
 // = "more bytes follow". Couchbase prefixes collection-aware keys with it
-// (mcbp-dcp-protocol.md §1.5); only canonical (shortest) encodings of at most 5 bytes are valid.
+// (kv_engine's protocol docs); only canonical (shortest) encodings of at most 5 bytes are valid.
 //
 //   std::string b = cbes::util::encode_uleb128(0x555);        // "\xd5\x0a"
 //   auto d = cbes::util::decode_uleb128("\xd5\x0a" "rest");    // d->value == 0x555, d->size == 2

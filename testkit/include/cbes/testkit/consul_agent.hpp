@@ -2,8 +2,8 @@
 // A Consul-compatible single-node dev agent for tests and cbes-sandbox.
 //
 // It serves the subset of Consul's HTTP API described in
-// shared/reference/consul-http-api.md (KV, sessions, agent services + TTL checks, health,
-// catalog, status, txn, blocking queries, ACL tokens) with the edge cases of its §9, so that
+// shared/reference/Consul's HTTP API docs (KV, sessions, agent services + TTL checks, health,
+// catalog, status, txn, blocking queries, ACL tokens) with the edge cases of a real dev agent, so that
 // libconsul and stock Consul clients (python3-consul2, npm `consul`) behave against it as
 // against `consul agent -dev`. It runs on its own thread; every method here is thread-safe.
 //

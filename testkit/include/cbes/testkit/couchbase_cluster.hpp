@@ -3,7 +3,7 @@
 //
 // N data nodes on loopback, each with its own KV (mcbp) port, an optional KV TLS port and a
 // manager HTTP port. It speaks the bootstrap, KV, sub-document and topology parts of
-// shared/reference/mcbp-dcp-protocol.md (§1–§2, §3.17–§3.18, checklist §7) closely enough that
+// kv_engine's protocol docs (mcbp, SASL, DCP, bucket config) closely enough that
 // the official SDKs work against it. Every vbucket keeps a seqno-ordered history with tombstones,
 // a failover log, a uuid and a purge seqno, so a DCP producer can be layered on top.
 // The cluster runs its own I/O thread; every method here is thread-safe.
@@ -46,7 +46,7 @@ struct couchbase_bucket_options {
   int num_replicas = 0;
 };
 
-// `alternateAddresses.external` of every node (mcbp-dcp-protocol.md §2.5), as a cluster behind
+// `alternateAddresses.external` of every node (kv_engine's protocol docs), as a cluster behind
 // NAT or in Kubernetes advertises it. Clients with `network=external` (or `auto` when their seed
 // is the external hostname) must then use these addresses instead of the nodes' own.
 //
@@ -91,7 +91,7 @@ struct couchbase_document {
   std::vector<std::pair<std::string, std::string>> xattrs;
 };
 
-// One entry of a vbucket's failover log (mcbp-dcp-protocol.md §4.3), newest first.
+// One entry of a vbucket's failover log (kv_engine's protocol docs), newest first.
 struct couchbase_failover_entry {
   std::uint64_t uuid = 0;
   std::uint64_t seqno = 0;
@@ -110,7 +110,7 @@ struct couchbase_history_item {
   std::string value;  // body without xattrs
 };
 
-// One DCP producer connection as dcp_stats() reports it (flow control per §4.7).
+// One DCP producer connection as dcp_stats() reports it (DCP flow control).
 struct couchbase_dcp_connection_stats {
   std::string name;  // the DCP_OPEN connection name
   std::size_t node = 0;
@@ -147,7 +147,7 @@ class couchbase_cluster {
   std::uint16_t external_kv_tls_port(std::size_t node = 0) const;
   std::uint16_t external_mgmt_port(std::size_t node = 0) const;
   // Test hook: advertise `port` as the node's external KV port (`alternateAddresses.external
-  // .ports.kv`, §2.5) instead of the one it listens on, so a tcp_recorder in front of
+  // .ports.kv`) instead of the one it listens on, so a tcp_recorder in front of
   // external_kv_port(node) (or kv_port(node) without separate ports) carries every external
   // client connection to that node. 0 restores the real port. Needs options.external; bumps the
   // config rev and pushes it. Throws std::invalid_argument otherwise / for an unknown node.
@@ -161,7 +161,7 @@ class couchbase_cluster {
   // ---- buckets, scopes, collections (bump the config/manifest like ns_server) ----
   void create_bucket(const couchbase_bucket_options& bucket);
   void add_user(const couchbase_user& user);
-  // Returns the new scope / collection id (user ids start at 8, §1.5).
+  // Returns the new scope / collection id (user ids start at 8).
   std::uint32_t create_scope(std::string_view bucket, std::string_view scope);
   std::uint32_t create_collection(std::string_view bucket, std::string_view scope,
                                   std::string_view collection,
@@ -232,7 +232,7 @@ class couchbase_cluster {
   // take DCP connections for a while.
   void fail_next_dcp_opens(int n, std::uint16_t status = 0x86);
 
-  // ---- DCP producer (mcbp-dcp-protocol.md §3–§4; every KV port serves DCP) ----
+  // ---- DCP producer (kv_engine's protocol docs; every KV port serves DCP) ----
   // Every collection / scope change above is also a DCP system event in every vbucket.
   //   cluster.end_stream("default", 12, cbes::mcbp::stream_end_reason::too_slow);
   //   cluster.drop_after_next_marker("default", 12);  // next marker for vb 12 closes the link
@@ -254,7 +254,7 @@ class couchbase_cluster {
   void answer_stream_request_late(std::string_view bucket, std::uint16_t vb);
   // Per DCP connection: flow-control window, unacked bytes, paused flag, counters.
   std::vector<couchbase_dcp_connection_stats> dcp_stats() const;
-  // §4.6 timing: the idle timeout after which a producer with NOOPs enabled disconnects a silent
+  // timing: the idle timeout after which a producer with NOOPs enabled disconnects a silent
   // consumer (default 360 s), and the smallest set_noop_interval accepted (default 100 ms).
   void set_dcp_timing(std::chrono::milliseconds idle_timeout,
                       std::chrono::milliseconds min_noop_interval = std::chrono::milliseconds(100));

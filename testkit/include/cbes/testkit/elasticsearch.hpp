@@ -1,7 +1,7 @@
 #pragma once
 // An Elasticsearch/OpenSearch-compatible single-node server for tests and cbes-sandbox.
 //
-// It serves the subset of the REST API described in shared/reference/elasticsearch-api.md
+// It serves the subset of the REST API described in shared/reference/Elasticsearch's REST API docs
 // (root info, `_bulk` with the real NDJSON parser rules and per-item results, documents,
 // index admin, dynamic mapping with its conflicts, `_count`, `_search`, `_refresh`,
 // `_cluster/health`, basic/API-key auth, gzip request bodies) faithfully enough that the
@@ -26,7 +26,7 @@
 namespace cbes::testkit {
 
 // The product and major version the server pretends to be; it decides the root body, the
-// X-Elastic-Product header, `_type` in responses and error type names (§1.1, §2.6, §2.7).
+// X-Elastic-Product header, `_type` in responses and error type names.
 enum class elasticsearch_flavor { elasticsearch_7, elasticsearch_8, opensearch_2 };
 
 // Parses "elasticsearch-7", "elasticsearch-8" or "opensearch-2"; nullopt otherwise.
@@ -42,15 +42,15 @@ struct elasticsearch_options {
   std::string cluster_name = "cbes-sandbox";
   std::string node_name = "es-node-1";
   // Security: when `username` is set (basic auth) or `api_keys` is non-empty, every request
-  // needs `Authorization: Basic ...` or `ApiKey <key>` or gets 401 (§4.7). An API key may
+  // needs `Authorization: Basic ...` or `ApiKey <key>` or gets 401. An API key may
   // be listed as its encoded form (base64 of "id:key") or as "id:key".
   std::string username;
   std::string password;
   std::vector<std::string> api_keys;
-  // http.max_content_length (§2.9): larger bodies (after gzip decoding) get 413, empty body,
-  // `Connection: close`, and the connection is closed (§2.8).
+  // http.max_content_length: larger bodies (after gzip decoding) get 413, empty body,
+  // `Connection: close`, and the connection is closed.
   std::size_t max_content_length = 100 * 1024 * 1024;
-  // action.auto_create_index (§3.1).
+  // action.auto_create_index.
   bool auto_create_index = true;
   // index.refresh_interval for every index: search/_count see writes only after a refresh,
   // which happens at most this often when searched (ES skips refreshes of search-idle
@@ -58,7 +58,7 @@ struct elasticsearch_options {
   std::chrono::milliseconds refresh_interval{1000};
   // Acknowledge bulk items as created without storing documents or mappings (benchmarks).
   bool count_only = false;
-  // ES flavours accept vendor media types compatible-with=7|8|9 (reference §1.3 fake rule);
+  // ES flavours accept vendor media types compatible-with=7|8|9 (as Elasticsearch does);
   // false mirrors the real table (ES 8: 7 or 8, ES 7.17: 7 only).
   bool lenient_compatible_with = true;
 };
@@ -109,7 +109,7 @@ class elasticsearch {
   // internal error, 502/504 a proxy's plain-text page. Nothing is written.
   void fail_next_requests(std::size_t n, int status = 429, bool bulk_only = true);
   // While on, every index/create/update item fails with the disk flood-stage
-  // `cluster_block_exception` (429, §2.7); deletes still succeed, as the real
+  // `cluster_block_exception` (429); deletes still succeed, as the real
   // read-only-allow-delete block allows them.
   void block_writes(bool on);
   // Every response is delayed by d before it is written (0 = off).
@@ -120,7 +120,7 @@ class elasticsearch {
   void drop_next_responses(std::size_t n, bool apply = true, bool bulk_only = true);
   // Connection dropped mid-response: the next n `_bulk` requests (or any request when
   // `bulk_only` is false) are executed, then answered with the status line, the headers and
-  // only the first half of the body before the connection closes (§7 item 7).
+  // only the first half of the body before the connection closes.
   //   es.truncate_next_responses(2);
   void truncate_next_responses(std::size_t n, bool bulk_only = true);
 

@@ -1,4 +1,4 @@
-// Connection bootstrap against the fake cluster (mcbp-dcp-protocol.md §2): HELLO, SASL,
+// Connection bootstrap against the fake cluster (kv_engine's protocol docs): HELLO, SASL,
 // SELECT_BUCKET, error map, cluster config, manager HTTP.
 #include <boost/json.hpp>
 

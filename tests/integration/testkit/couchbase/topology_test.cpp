@@ -79,7 +79,7 @@ TEST_CASE("failover promotes the replica and adds a failover-log entry with a ne
   CHECK(cluster.nodes() == std::vector<std::size_t>{1 - victim});
   CHECK(cluster.get("default", "k"));
 
-  // OBSERVE_SEQNO with the old uuid reports the hard failover (format 1, §3.18).
+  // OBSERVE_SEQNO with the old uuid reports the hard failover (format 1).
   kv_client c{cluster.kv_port(1 - victim)};
   c.bootstrap();
   auto r = c.call(observe_seqno_request{old_log[0].uuid}.encode().vbucket(vb));

@@ -1,5 +1,5 @@
 // Collections filtering, system events, SEQNO_ADVANCED, xattrs and Snappy on the fake's DCP
-// producer (mcbp-dcp-protocol.md §3.11, §3.12, §4.8, §4.9), plus the pure rollback rule.
+// producer (kv_engine's protocol docs), plus the pure rollback rule.
 #include "../../../../testkit/src/couchbase/dcp_stream.hpp"
 #include "cbes/mcbp/datatype.hpp"
 #include "cbes/mcbp/document.hpp"
@@ -104,7 +104,7 @@ TEST_CASE("Unfiltered collection-aware stream: every event; without collections 
   REQUIRE(c.stream(0, r).status == status::success);
   auto ms = c.until_end(0);
   auto ev = only<dcp_system_event>(ms);
-  // Creates are de-duplicated into their drops (same system-event key, §4.1).
+  // Creates are de-duplicated into their drops (same system-event key).
   REQUIRE(ev.size() == 2);
   CHECK(ev[0].event == system_event_id::end_collection);
   CHECK(collection_dropped::decode(ev[0])->collection_id == cid);

@@ -1,5 +1,5 @@
-// DCP_OPEN / DCP_CONTROL / validator rules of the fake's producer (mcbp-dcp-protocol.md §3.1,
-// §3.2), driven with the codec over a plain socket.
+// DCP_OPEN / DCP_CONTROL / validator rules of the fake's producer (kv_engine's
+// DCP docs), driven with the codec over a plain socket.
 #include "dcp_client.hpp"
 
 using namespace dcp_test;

@@ -1,5 +1,5 @@
-// Out-of-order (OSO) backfills on the fake's DCP producer (mcbp-dcp-protocol.md §3.2
-// enable_out_of_order_snapshots, §3.12, §3.13): a disk backfill of a stream filtered to one
+// Out-of-order (OSO) backfills on the fake's DCP producer (kv_engine's protocol docs
+// enable_out_of_order_snapshots): a disk backfill of a stream filtered to one
 // collection arrives between OSO start/end in key order, de-duplicated, tombstones included.
 #include "dcp_client.hpp"
 

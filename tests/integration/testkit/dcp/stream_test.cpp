@@ -1,5 +1,5 @@
 // STREAM_REQ checks, backfill and memory snapshots, de-duplication, rollback, close / end
-// reasons and topology of the fake's producer (mcbp-dcp-protocol.md §3.3–§3.10, §4.1–§4.5).
+// reasons and topology of the fake's producer (kv_engine's protocol docs).
 #include <set>
 
 #include "cbes/mcbp/datatype.hpp"
@@ -156,7 +156,7 @@ TEST_CASE("STREAM_REQ checks: Erange, KeyEexists, NotMyVbucket, bad flags, noop 
   }
 }
 
-TEST_CASE("Rollback is decided from the failover log (§4.3)") {
+TEST_CASE("Rollback is decided from the failover log") {
   couchbase_cluster cluster{one_vb(2, 1)};
   cluster.start();
   for (int i = 0; i < 5; ++i)

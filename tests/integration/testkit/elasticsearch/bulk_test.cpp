@@ -47,7 +47,7 @@ TEST_CASE("bulk index, create, update and delete report per-item results in requ
   CHECK(num(v, "/items/2/index/_version") == 2);
   CHECK(str(v, "/items/3/update/result") == "updated");
   CHECK(str(v, "/items/4/delete/result") == "deleted");
-  // A delete of a missing document is a 404 without error and does not set `errors` (§2.6).
+  // A delete of a missing document is a 404 without error and does not set `errors`.
   CHECK(str(v, "/items/5/delete/result") == "not_found");
   CHECK(num(v, "/items/5/delete/status") == 404);
   CHECK_FALSE(items[5].at("delete").as_object().contains("error"));

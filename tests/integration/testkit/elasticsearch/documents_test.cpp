@@ -86,7 +86,7 @@ TEST_CASE("count and search see writes only after a refresh") {
          "{\"index\":{\"_index\":\"s\",\"_id\":\"1\"}}\n{\"name\":\"Alpha Beta\",\"n\":1}\n"
          "{\"index\":{\"_index\":\"s\",\"_id\":\"2\"}}\n{\"name\":\"Gamma\",\"n\":2}\n");
   CHECK(num(f.json("GET", "/s/_count"), "/count") == 0);
-  CHECK(f.json("GET", "/s/_doc/1").at("found") == true);  // GET is realtime (§4.1)
+  CHECK(f.json("GET", "/s/_doc/1").at("found") == true);  // GET is realtime
   auto r = f.json("POST", "/s/_refresh");
   CHECK(num(r, "/_shards/total") == 2);
   CHECK(num(r, "/_shards/successful") == 1);

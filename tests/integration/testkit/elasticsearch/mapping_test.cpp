@@ -64,7 +64,7 @@ TEST_CASE("ES 8 mapping conflicts are document_parsing_exception with a position
   auto d = index_one(f, "5", R"({"when":"hello"})");
   CHECK(str(d, "/items/0/index/error/caused_by/reason") ==
         "failed to parse date field [hello] with format [strict_date_optional_time||epoch_millis]");
-  // Coercions that are not errors (§3.3).
+  // Coercions that are not errors.
   auto ok = index_one(f, "6", R"({"n":"12","hex":5,"flag":"false","when":1700000000000})");
   CHECK(num(ok, "/items/0/index/status") == 201);
   // A failed document leaves the mapping unchanged.

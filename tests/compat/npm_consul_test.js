@@ -1,7 +1,7 @@
-// npm `consul` 2.0.1 against cbes-sandbox (CONSUL_HOST/CONSUL_PORT).
+// npm `consul` 2.0.1 against cbes-sandbox (CONSUL_HOST/CONSUL_PORT); NODE_PATH points at the
+// installed client (tests/compat/require.sh).
 "use strict";
-const path = require("path");
-const Consul = require(path.join(process.env.NPM_PREFIX, "node_modules", "consul"));
+const Consul = require("consul");
 const assert = require("assert/strict");
 
 const consul = new Consul({ host: process.env.CONSUL_HOST, port: process.env.CONSUL_PORT });

@@ -1,5 +1,6 @@
 // The official Couchbase Node.js SDK against `cbes-sandbox --services=couchbase`: bootstrap
-// over the ephemeral KV port, KV round trips and sub-document xattr operations.
+// over the ephemeral KV port, KV round trips (getAndTouch and touch among them) and sub-document
+// xattr operations.
 // Usage: node sdk_test.js <path to cbes-sandbox>   (NODE_PATH points at the installed SDK)
 'use strict';
 const { spawn } = require('child_process');
@@ -67,7 +68,19 @@ async function main() {
     const now = Date.now() / 1000;
     assert.ok(withExpiry.expiryTime > now + 3000 && withExpiry.expiryTime < now + 3700,
               `expiry about an hour from now, got ${withExpiry.expiryTime}`);
-    console.log('ok: node sdk KV and sub-document round trips');
+
+    // getAndTouch / touch: a response must carry its request's opcode (answered as a GET, the SDK
+    // aborted the whole process).
+    const gat = await coll.getAndTouch('compat::ttl', 7200);
+    assert.deepStrictEqual(gat.content, { a: 1 });
+    assert.ok(gat.cas, 'getAndTouch returns a CAS');
+    const touched = await coll.get('compat::ttl', { withExpiry: true });
+    assert.ok(touched.expiryTime > now + 7000 && touched.expiryTime < now + 7300,
+              `expiry about two hours from now after getAndTouch, got ${touched.expiryTime}`);
+    await assert.rejects(coll.getAndTouch('compat::missing', 60), couchbase.DocumentNotFoundError);
+    const touch = await coll.touch('compat::ttl', 3600);
+    assert.ok(touch.cas, 'touch returns a CAS');
+    console.log('ok: node sdk KV, getAndTouch, touch and sub-document round trips');
   } finally {
     if (cluster) await cluster.close();
     sandbox.child.kill('SIGTERM');

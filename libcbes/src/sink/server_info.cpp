@@ -117,7 +117,7 @@ std::optional<std::string> check_supported(const server_info& info) {
   return std::nullopt;
 }
 
-asio::awaitable<result<server_info>> async_sniff(http_pool& pool, sniff_settings settings) {
+asio::awaitable<result<server_info>> sniff(http_pool& pool, sniff_settings settings) {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + settings.deadline;
   auto delay = settings.first_delay;

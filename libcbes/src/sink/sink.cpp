@@ -12,7 +12,6 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -133,7 +132,26 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     if (lanes[i].busy)
       return;
     lanes[i].busy = true;
-    asio::co_spawn(executor, run_lane(shared_from_this(), i), asio::detached);
+    // Not `detached`: that drops an exception (a throwing on_done, bad_alloc), which would leave
+    // the lane busy for ever and every flush() waiting on it. The owner hears of it instead.
+    asio::co_spawn(executor, run_lane(shared_from_this(), i),
+                   [self = shared_from_this(), i](std::exception_ptr e) {
+                     if (e)
+                       self->lane_died(i, e);
+                   });
+  }
+
+  void lane_died(std::size_t i, std::exception_ptr e) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+    }
+    lanes[i].busy = false;
+    fail(make_error(errc::bulk_failed, "the bulk loop of lane " + std::to_string(i) +
+                                           " stopped on an exception: " + what));
   }
 
   static asio::awaitable<void> run_lane(std::shared_ptr<impl> self, std::size_t i) {
@@ -370,30 +388,38 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
   }
 };
 
-sink::sink(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
+sink::sink(std::shared_ptr<impl> p, server_info server)
+    : impl_(std::move(p)), server_(std::move(server)) {}
 sink::~sink() {
   stop();
 }
 
-result<std::unique_ptr<sink>> sink::create(asio::any_io_executor executor, sink_settings settings,
-                                           connection_settings conn, sink_callbacks callbacks) {
+asio::awaitable<result<std::shared_ptr<sink>>> sink::connect(asio::any_io_executor executor,
+                                                             sink_settings settings,
+                                                             connection_settings conn,
+                                                             sink_callbacks callbacks,
+                                                             sniff_settings sniffing) {
   auto rules = type_rules::compile(settings);
   if (!rules)
-    return make_error(errc::invalid_argument, rules.error());
+    co_return make_error(errc::invalid_argument, rules.error());
   auto pool = http_pool::create(executor, std::move(conn));
   if (!pool)
-    return pool.error();
+    co_return pool.error();
   auto p = std::make_shared<impl>(std::move(executor), std::move(settings), std::move(*rules),
                                   std::move(*pool), std::move(callbacks));
-  return std::unique_ptr<sink>(new sink(std::move(p)));
+  auto info = co_await sniff(*p->pool, sniffing);
+  if (!info) {
+    p->pool->close();
+    co_return info.error();
+  }
+  co_return std::shared_ptr<sink>(new sink(std::move(p), std::move(*info)));
 }
 
-asio::awaitable<result<server_info>> sink::async_connect(sniff_settings sniff) {
-  auto self = impl_;
-  co_return co_await async_sniff(*self->pool, sniff);
+const server_info& sink::server() const {
+  return server_;
 }
 
-asio::awaitable<result<void>> sink::async_write(document_event event) {
+asio::awaitable<result<void>> sink::write(document_event event) {
   auto self = impl_;
   lane& l = self->lanes[event.vbucket % self->lanes.size()];
   // Memory bound: one batch in flight and one full batch waiting per lane.
@@ -404,7 +430,7 @@ asio::awaitable<result<void>> sink::async_write(document_event event) {
   co_return self->enqueue(std::move(event));
 }
 
-asio::awaitable<result<void>> sink::async_flush() {
+asio::awaitable<result<void>> sink::flush() {
   auto self = impl_;
   auto pending = [&] {
     for (const auto& l : self->lanes)

@@ -3,7 +3,7 @@
 // (java-connector-behaviour.md §5.1, elasticsearch-api.md §1.1). The version sniff asks every
 // host, retries with back-off until a deadline, and refuses servers that are too old.
 //
-//   auto info = co_await cbes::sink::async_sniff(pool, {.deadline = std::chrono::minutes(2)});
+//   auto info = co_await cbes::sink::sniff(pool, {.deadline = std::chrono::minutes(2)});
 //   if (!info) return fail(info.error().what());  // e.g. "... Elasticsearch 7.10.2 is too old"
 //   log(info->describe());                          // "Elasticsearch 8.1.0"
 #include <chrono>
@@ -62,7 +62,6 @@ struct sniff_settings {
 // `GET /` on every host in turn until one answers 200 with a root document; retries with
 // back-off (first_delay doubling up to max_delay) until `deadline`. Credentials refused (401/403)
 // and unsupported versions fail at once; the error message names the setting to fix.
-boost::asio::awaitable<result<server_info>> async_sniff(http_pool& pool,
-                                                        sniff_settings settings = {});
+boost::asio::awaitable<result<server_info>> sniff(http_pool& pool, sniff_settings settings = {});
 
 }  // namespace cbes::sink

@@ -11,11 +11,10 @@
 // batch's events are reported done in submission order, so the caller may checkpoint them.
 // Not thread-safe: use it (and get callbacks) on one thread or strand of its executor.
 //
-//   auto s = cbes::sink::sink::create(io.get_executor(), settings, conn,
+//   auto s = co_await cbes::sink::sink::connect(ex, settings, conn,
 //       {.on_done = [&](std::span<const cbes::sink::event_done> d) { checkpoint(d); }});
-//   co_await (*s)->async_connect();         // version sniff
-//   co_await (*s)->async_write(event);      // waits while the lane's batches are full
-//   co_await (*s)->async_flush();           // everything written so far is done
+//   co_await (*s)->write(event);      // waits while the lane's batches are full
+//   co_await (*s)->flush();           // everything written so far is done
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -76,27 +75,35 @@ struct sink_callbacks {
 
 class sink {
  public:
-  // Validates the settings, compiles the type rules and prepares the connection pool.
-  static result<std::unique_ptr<sink>> create(boost::asio::any_io_executor executor,
-                                              sink_settings settings, connection_settings conn,
-                                              sink_callbacks callbacks = {});
+  // Validates the settings, compiles the type rules, prepares the connection pool and sniffs
+  // the server's version (§5.1): Elasticsearch < 7.14 and OpenSearch < 1.3.3 are refused, as
+  // are wrong credentials; other failures are retried until `sniffing.deadline`.
+  //
+  //   auto s = co_await sink::connect(ex, settings, {.hosts = {"es1:9200"}}, callbacks,
+  //                                   {.deadline = std::chrono::seconds(30)});
+  //   if (!s) return fail(s.error().what());
+  static boost::asio::awaitable<result<std::shared_ptr<sink>>> connect(
+      boost::asio::any_io_executor executor, sink_settings settings, connection_settings conn,
+      sink_callbacks callbacks = {}, sniff_settings sniffing = {});
   ~sink();  // stops
   sink(const sink&) = delete;
   sink& operator=(const sink&) = delete;
 
-  // Version sniff (§5.1); refuses Elasticsearch < 7.14 and OpenSearch < 1.3.3.
-  //
-  //   auto info = co_await s.async_connect({.deadline = std::chrono::seconds(30)});
-  boost::asio::awaitable<result<server_info>> async_connect(sniff_settings sniff = {});
+  // What the sniff found, e.g. for a log line: s->server().describe() == "Elasticsearch 8.1.0".
+  const server_info& server() const;
 
   // Queues one event; suspends while its lane already has a full batch waiting. Fails once the
   // sink has failed or stopped.
   //
-  //   if (auto r = co_await s.async_write(std::move(ev)); !r) stop_streaming(r.error());
-  boost::asio::awaitable<result<void>> async_write(document_event event);
+  //   auto r = co_await s->write(std::move(ev));
+  //   if (!r) stop_streaming(r.error());
+  boost::asio::awaitable<result<void>> write(document_event event);
 
   // Completes when every event written before the call has been reported done.
-  boost::asio::awaitable<result<void>> async_flush();
+  //
+  //   auto r = co_await s->flush();
+  //   if (!r) replay_from_checkpoint(r.error());
+  boost::asio::awaitable<result<void>> flush();
 
   // Drops queued events (they are never reported done) and closes connections. Idempotent.
   void stop();
@@ -109,8 +116,9 @@ class sink {
 
  private:
   struct impl;
-  explicit sink(std::shared_ptr<impl> p);
+  sink(std::shared_ptr<impl> p, server_info server);
   std::shared_ptr<impl> impl_;
+  server_info server_;
 };
 
 }  // namespace cbes::sink

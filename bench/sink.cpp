@@ -43,14 +43,7 @@ std::optional<figures> run_sink(const std::string& host, std::size_t docs, int l
   settings.doc_structure.document_content_at_top_level = true;  // raw pass-through
   settings.limits.concurrent_requests = lanes;
   std::size_t done = 0;
-  auto made = cbes::sink::sink::create(
-      io.get_executor(), settings, {.hosts = {host}},
-      {.on_done = [&](std::span<const cbes::sink::event_done> d) { done += d.size(); }});
-  if (!made) {
-    std::printf("sink: %s\n", made.error().what().c_str());
-    return std::nullopt;
-  }
-  auto& s = **made;
+  std::shared_ptr<cbes::sink::sink> s;
   const std::string content = one_kib_document();
   std::optional<cbes::sink::error> failure;
   const double cpu0 = thread_cpu_seconds();
@@ -58,23 +51,29 @@ std::optional<figures> run_sink(const std::string& host, std::size_t docs, int l
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        if (auto info = co_await s.async_connect(); !info) {
-          failure = info.error();
+        auto made = co_await cbes::sink::sink::connect(
+            io.get_executor(), settings, {.hosts = {host}},
+            {.on_done = [&](std::span<const cbes::sink::event_done> d) { done += d.size(); }});
+        if (!made) {
+          failure = made.error();
           co_return;
         }
+        s = std::move(*made);
         for (std::size_t i = 0; i < docs; ++i) {
           cbes::sink::document_event ev;
           ev.key = "doc_" + std::to_string(i);
           ev.content = content;
           ev.vbucket = static_cast<std::uint16_t>(i % 1024);
           ev.seqno = i / 1024 + 1;
-          if (auto r = co_await s.async_write(std::move(ev)); !r) {
+          auto r = co_await s->write(std::move(ev));
+          if (!r) {
             failure = r.error();
             co_return;
           }
         }
-        if (auto r = co_await s.async_flush(); !r)
-          failure = r.error();
+        auto flushed = co_await s->flush();
+        if (!flushed)
+          failure = flushed.error();
       },
       asio::detached);
   io.run();
@@ -84,7 +83,7 @@ std::optional<figures> run_sink(const std::string& host, std::size_t docs, int l
     std::printf("sink: %s\n", failure->what().c_str());
     return std::nullopt;
   }
-  const auto c = s.counters();
+  const auto c = s->counters();
   std::printf(
       "cbes sink          %10.0f docs/s %8.2f CPU us/doc  (%zu done, %llu requests, "
       "%.1f MiB NDJSON, %d lanes)\n",

@@ -183,7 +183,7 @@ add_result bulk_request_builder::add(bulk_action action) {
     actions_.push_back(std::move(action));
     return {add_status::added, std::nullopt};
   }
-  // §5.6: the newer event replaces the older one at the older one's position.
+  // the newer event replaces the older one at the older one's position.
   bulk_action& slot = actions_[it->second];
   const std::uint64_t replaced = slot.tag;
   estimated_bytes_ = estimated_bytes_ - slot.estimated_bytes + action.estimated_bytes;

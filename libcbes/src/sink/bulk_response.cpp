@@ -25,7 +25,7 @@ std::string excerpt(std::string_view body) {
   return out;
 }
 
-// Elasticsearch's reason from a whole-request error body (elasticsearch-api.md §1.5):
+// Elasticsearch's reason from a whole-request error body (Elasticsearch's REST API docs):
 // {"error":{"type":T,"reason":R,...},"status":S} or {"error":"text","status":S}.
 std::string error_reason(std::string_view body) {
   if (body.empty())
@@ -67,7 +67,7 @@ bulk_classification whole(bulk_verdict verdict, std::string message) {
 void reject(bulk_classification& c, std::size_t i, const bulk_action& a, std::string error_text,
             std::string_view rejection_log_index) {
   if (a.rejection_log_entry) {
-    // §5.5: a rejection-log write that fails permanently is counted and dropped.
+    // a rejection-log write that fails permanently is counted and dropped.
     c.items[i].outcome = item_outcome::dropped;
     ++c.dropped_count;
     return;
@@ -103,7 +103,7 @@ bulk_classification classify_bulk_response(unsigned http_status, std::string_vie
                                            std::string_view rejection_log_index) {
   const std::string status_text = "HTTP " + std::to_string(http_status);
   if (http_status == 413) {
-    // elasticsearch-api.md §6.3: halve the batch; a single action that is still too large can
+    // Elasticsearch's REST API docs: halve the batch; a single action that is still too large can
     // never succeed, so it is rejected like any other permanent failure.
     if (sent.size() > 1)
       return whole(bulk_verdict::split, status_text +

@@ -53,7 +53,7 @@ std::string format_rev(std::uint64_t rev_seqno, std::uint64_t cas, std::uint32_t
 }
 
 std::string metadata_json(const document_event& ev) {
-  // Java types (java-connector-behaviour.md §5.4): flags, expiration, lockTime and vbucket are
+  // Java types (the Java connector's behaviour): flags, expiration, lockTime and vbucket are
   // ints; vbuuid, seqno, revSeqno and cas are longs, so large unsigned values print negative.
   std::string out;
   out.reserve(220 + ev.key.size());
@@ -94,7 +94,7 @@ std::optional<std::int64_t> counter_value(std::string_view content) {
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec != std::errc() || ptr != digits.data() + digits.size())
     return std::nullopt;
-  // Java keeps counters in a long: 2^63..2^64-1 wrap to negative values (§5.4).
+  // Java keeps counters in a long: 2^63..2^64-1 wrap to negative values.
   return static_cast<std::int64_t>(value);
 }
 
@@ -150,7 +150,7 @@ shaped_document shape_document(const document_event& ev, const doc_structure_set
     return out;
   }
   if (!with_meta || collides) {
-    // §5.4: on a name collision the document's own field wins.
+    // on a name collision the document's own field wins.
     if (collides)
       out.warning = "document has a top-level field named '" + ds.metadata_field_name +
                     "'; metadata not added";

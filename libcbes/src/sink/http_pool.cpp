@@ -1,9 +1,3 @@
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code
-// (the same ones libcbes/src/couchbase/connection.cpp silences).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 #include "cbes/sink/http_pool.hpp"
 
 #include "cbes/util/base64.hpp"
@@ -33,7 +27,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 
-constexpr std::uint16_t default_port = 9200;  // java-connector-behaviour.md §4 `hosts`
+constexpr std::uint16_t default_port = 9200;  // the Java connector's behaviour `hosts`
 constexpr std::size_t max_idle_per_host = 32;
 constexpr std::uint32_t header_limit = 64 * 1024;
 
@@ -113,7 +107,7 @@ result<host_address> parse_host(std::string_view text, bool secure_connection) {
     s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
     s.remove_suffix(1);
-  while (!s.empty() && s.back() == '/')  // §4: trailing '/' stripped
+  while (!s.empty() && s.back() == '/')  // trailing '/' stripped
     s.remove_suffix(1);
   host_address a;
   a.tls = secure_connection;
@@ -434,7 +428,7 @@ result<std::unique_ptr<http_pool>> http_pool::create(asio::any_io_executor execu
                                                     settings.ca_file + "': " + ec.message());
     p->tls_context->set_verify_mode(asio::ssl::verify_peer);
   }
-  // §4: the Elastic Cloud API key replaces basic auth.
+  // the Elastic Cloud API key replaces basic auth.
   if (!settings.api_key.empty())
     p->authorization = "ApiKey " + settings.api_key;
   else if (!settings.username.empty())

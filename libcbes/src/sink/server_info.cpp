@@ -1,9 +1,3 @@
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code
-// (the same ones libcbes/src/couchbase/connection.cpp silences).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 #include "cbes/sink/server_info.hpp"
 
 #include <algorithm>
@@ -113,11 +107,11 @@ std::optional<std::string> check_supported(const server_info& info) {
       info.flavour == distribution::opensearch ? minimum_opensearch : minimum_elasticsearch;
   if (info.version < minimum)
     return info.describe() + " is not supported: the minimum is " + text_of(minimum) +
-           " (java-connector-behaviour.md §5.1); upgrade the cluster";
+           " (the Java connector's behaviour); upgrade the cluster";
   return std::nullopt;
 }
 
-asio::awaitable<result<server_info>> async_sniff(http_pool& pool, sniff_settings settings) {
+asio::awaitable<result<server_info>> sniff(http_pool& pool, sniff_settings settings) {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + settings.deadline;
   auto delay = settings.first_delay;

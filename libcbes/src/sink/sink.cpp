@@ -1,9 +1,3 @@
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code
-// (the same ones libcbes/src/couchbase/connection.cpp silences).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 #include "cbes/sink/sink.hpp"
 
 #include <deque>
@@ -12,7 +6,6 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -133,7 +126,26 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     if (lanes[i].busy)
       return;
     lanes[i].busy = true;
-    asio::co_spawn(executor, run_lane(shared_from_this(), i), asio::detached);
+    // Not `detached`: that drops an exception (a throwing on_done, bad_alloc), which would leave
+    // the lane busy for ever and every flush() waiting on it. The owner hears of it instead.
+    asio::co_spawn(executor, run_lane(shared_from_this(), i),
+                   [self = shared_from_this(), i](std::exception_ptr e) {
+                     if (e)
+                       self->lane_died(i, e);
+                   });
+  }
+
+  void lane_died(std::size_t i, std::exception_ptr e) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+    }
+    lanes[i].busy = false;
+    fail(make_error(errc::bulk_failed, "the bulk loop of lane " + std::to_string(i) +
+                                           " stopped on an exception: " + what));
   }
 
   static asio::awaitable<void> run_lane(std::shared_ptr<impl> self, std::size_t i) {
@@ -162,7 +174,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
                                              last);
   }
 
-  // Writes one batch until every action is settled (java-connector-behaviour.md §5.5).
+  // Writes one batch until every action is settled (the Java connector's behaviour).
   asio::awaitable<result<void>> execute(std::vector<bulk_action> actions,
                                         std::vector<entry>& entries) {
     std::deque<chunk> work;
@@ -193,7 +205,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
                                                                       : errc::bulk_failed,
                                  v.message);
           case bulk_verdict::split: {
-            // §6.3: 413 — resend in halves; the same documents, so no order changes.
+            // 413 — resend in halves; the same documents, so no order changes.
             warn(v.message);
             const auto half = c.actions.size() / 2;
             chunk second{{std::make_move_iterator(c.actions.begin() + static_cast<long>(half)),
@@ -285,7 +297,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     co_return next;
   }
 
-  // A document that cannot be sent as is (§5.4): its rejection-log entry takes its place.
+  // A document that cannot be sent as is: its rejection-log entry takes its place.
   void reject_before_send(lane& l, const document_event& ev, const type_match& m,
                           std::string_view reason) {
     const std::uint64_t tag = l.entries.size();
@@ -313,7 +325,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
       warn(m.warning);
     auto skip = [&] {
       ++counters.docs_skipped;
-      // Nothing of this lane pending: the checkpoint may move past it at once (§5.7).
+      // Nothing of this lane pending: the checkpoint may move past it at once.
       if (l.entries.empty() && !l.busy) {
         std::vector<entry> one{{base}};
         deliver(one);
@@ -354,7 +366,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     const std::string index = action.index;
     auto added = l.builder.add(std::move(action));
     if (added.status == add_status::invalid_id) {
-      // elasticsearch-api.md §2.5: one bad `_id` would fail the whole request.
+      // Elasticsearch's REST API docs: one bad `_id` would fail the whole request.
       l.entries.back().done.outcome = event_outcome::rejected;
       ++counters.docs_rejected;
       if (!settings.rejection_log.index.empty())
@@ -370,30 +382,38 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
   }
 };
 
-sink::sink(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
+sink::sink(std::shared_ptr<impl> p, server_info server)
+    : impl_(std::move(p)), server_(std::move(server)) {}
 sink::~sink() {
   stop();
 }
 
-result<std::unique_ptr<sink>> sink::create(asio::any_io_executor executor, sink_settings settings,
-                                           connection_settings conn, sink_callbacks callbacks) {
+asio::awaitable<result<std::shared_ptr<sink>>> sink::connect(asio::any_io_executor executor,
+                                                             sink_settings settings,
+                                                             connection_settings conn,
+                                                             sink_callbacks callbacks,
+                                                             sniff_settings sniffing) {
   auto rules = type_rules::compile(settings);
   if (!rules)
-    return make_error(errc::invalid_argument, rules.error());
+    co_return make_error(errc::invalid_argument, rules.error());
   auto pool = http_pool::create(executor, std::move(conn));
   if (!pool)
-    return pool.error();
+    co_return pool.error();
   auto p = std::make_shared<impl>(std::move(executor), std::move(settings), std::move(*rules),
                                   std::move(*pool), std::move(callbacks));
-  return std::unique_ptr<sink>(new sink(std::move(p)));
+  auto info = co_await sniff(*p->pool, sniffing);
+  if (!info) {
+    p->pool->close();
+    co_return info.error();
+  }
+  co_return std::shared_ptr<sink>(new sink(std::move(p), std::move(*info)));
 }
 
-asio::awaitable<result<server_info>> sink::async_connect(sniff_settings sniff) {
-  auto self = impl_;
-  co_return co_await async_sniff(*self->pool, sniff);
+const server_info& sink::server() const {
+  return server_;
 }
 
-asio::awaitable<result<void>> sink::async_write(document_event event) {
+asio::awaitable<result<void>> sink::write(document_event event) {
   auto self = impl_;
   lane& l = self->lanes[event.vbucket % self->lanes.size()];
   // Memory bound: one batch in flight and one full batch waiting per lane.
@@ -404,7 +424,7 @@ asio::awaitable<result<void>> sink::async_write(document_event event) {
   co_return self->enqueue(std::move(event));
 }
 
-asio::awaitable<result<void>> sink::async_flush() {
+asio::awaitable<result<void>> sink::flush() {
   auto self = impl_;
   auto pending = [&] {
     for (const auto& l : self->lanes)

@@ -11,7 +11,7 @@
 namespace cbes::sink {
 namespace {
 
-// Checkpoint documents of the Java connector and of cbes (§5.2).
+// Checkpoint documents of the Java connector and of cbes.
 constexpr std::string_view connector_key_prefix = "_connector:cbes:";
 
 std::optional<std::string> none_if_empty(const std::string& s) {
@@ -200,7 +200,7 @@ type_match type_rules::match(const document_event& ev) const {
         m.kind = match_kind::skip_ignored_delete;
         return m;
       }
-      m.kind = match_kind::remove;  // §5.3: never routed
+      m.kind = match_kind::remove;  // never routed
       m.index = std::move(index);
       return m;
     }

@@ -62,7 +62,7 @@ TEST_CASE("wrong credentials make the sniff fail at once, naming the credential 
   scripted_es es({.authorization = "Basic ZWxhc3RpYzpjaGFuZ2VtZQ=="});
   asio::io_context io;
   auto pool = make_pool(io, {.hosts = {es.host()}, .username = "elastic", .password = "wrong"});
-  auto r = run(io, async_sniff(*pool, quick_sniff));
+  auto r = run(io, sniff(*pool, quick_sniff));
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::authentication_failed);
   CHECK(r.error().message.find("elasticsearch.username") != std::string::npos);
@@ -78,7 +78,7 @@ TEST_CASE("https with a trusted CA and hostname verification works") {
     auto pool = make_pool(io, {.hosts = {host + std::to_string(es.port())},
                                .secure_connection = true,
                                .ca_file = p.file("ca.pem")});
-    auto info = run(io, async_sniff(*pool, quick_sniff));
+    auto info = run(io, sniff(*pool, quick_sniff));
     REQUIRE(info);
     CHECK(info->describe() == "Elasticsearch 8.11.0");
   }
@@ -200,23 +200,23 @@ TEST_CASE("too old Elasticsearch and OpenSearch are refused by the sniff") {
   scripted_es es({.version = "7.13.4"});
   asio::io_context io;
   auto pool = make_pool(io, {.hosts = {es.host()}});
-  auto r = run(io, async_sniff(*pool, quick_sniff));
+  auto r = run(io, sniff(*pool, quick_sniff));
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::unsupported_server);
   CHECK(r.error().message.find("Elasticsearch 7.13.4 is not supported") != std::string::npos);
 
   es.set_version("1.3.2", true);
-  r = run(io, async_sniff(*pool, quick_sniff));
+  r = run(io, sniff(*pool, quick_sniff));
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("OpenSearch 1.3.2 is not supported") != std::string::npos);
 
   es.set_version("1.3.3", true);
-  r = run(io, async_sniff(*pool, quick_sniff));
+  r = run(io, sniff(*pool, quick_sniff));
   REQUIRE(r);
   CHECK(r->flavour == distribution::opensearch);
 
   es.set_version("7.14.0", false);
-  r = run(io, async_sniff(*pool, quick_sniff));
+  r = run(io, sniff(*pool, quick_sniff));
   REQUIRE(r);
   CHECK(r->describe() == "Elasticsearch 7.14.0");
 }
@@ -228,7 +228,7 @@ TEST_CASE("the sniff retries failures with back-off until the server answers") {
   es.push_root_fault({.status = 200, .body = "not json"});
   asio::io_context io;
   auto pool = make_pool(io, {.hosts = {es.host()}});
-  auto r = run(io, async_sniff(*pool, quick_sniff));
+  auto r = run(io, sniff(*pool, quick_sniff));
   REQUIRE(r);
   CHECK(r->version == server_version{8, 11, 0});
   CHECK(es.root_requests() >= 4);
@@ -240,7 +240,7 @@ TEST_CASE("the sniff gives up at its deadline with the last error") {
                              .host_backoff_first = 1ms,
                              .host_backoff_max = 1ms});
   const auto start = std::chrono::steady_clock::now();
-  auto r = run(io, async_sniff(*pool, {.deadline = 300ms, .first_delay = 20ms, .max_delay = 40ms}));
+  auto r = run(io, sniff(*pool, {.deadline = 300ms, .first_delay = 20ms, .max_delay = 40ms}));
   const auto took = std::chrono::steady_clock::now() - start;
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::timeout);

@@ -19,9 +19,11 @@ struct fake_harness {
   cbes::testkit::elasticsearch es;
   asio::io_context io;
   std::vector<event_done> done;
-  std::unique_ptr<sink> s;
+  std::shared_ptr<sink> s;
 
   std::vector<std::string> warnings;
+  sink_settings settings;
+  connection_settings conn;
 
   using tweak_fn = std::function<void(sink_settings&, connection_settings&)>;
 
@@ -29,53 +31,64 @@ struct fake_harness {
                         const tweak_fn& tweak = {})
       : es(std::move(o)) {
     es.start();
-    sink_settings settings;
     settings.types.push_back({.prefix = "", .index = "docs"});
     settings.doc_structure.metadata_field_name = "meta";
     settings.rejection_log.index = "cbes-rejects";
     settings.retry.first_delay = std::chrono::milliseconds(1);
     settings.retry.max_delay = std::chrono::milliseconds(20);
     settings.limits.actions = actions_limit;
-    connection_settings conn{.hosts = {"127.0.0.1:" + std::to_string(es.port())}};
+    conn.hosts = {"127.0.0.1:" + std::to_string(es.port())};
     if (tweak)
       tweak(settings, conn);
-    auto made = sink::create(
+  }
+
+  // Connects the sink on first use, so a test of wrong credentials sees the connect fail.
+  asio::awaitable<result<void>> connect() {
+    if (s)
+      co_return result<void>{};
+    auto made = co_await sink::connect(
         io.get_executor(), settings, conn,
         {.on_done =
              [this](std::span<const event_done> d) { done.insert(done.end(), d.begin(), d.end()); },
-         .on_warning = [this](std::string_view w) { warnings.emplace_back(w); }});
-    REQUIRE(made);
+         .on_warning = [this](std::string_view w) { warnings.emplace_back(w); }},
+        {.deadline = std::chrono::seconds(20)});
+    if (!made)
+      co_return made.error();
     s = std::move(*made);
+    co_return result<void>{};
   }
 
   result<void> write(std::size_t n, int version) {
     return run(io, [&]() -> asio::awaitable<result<void>> {
-      auto info = co_await s->async_connect({.deadline = std::chrono::seconds(20)});
-      if (!info)
-        co_return info.error();
+      auto connected = co_await connect();
+      if (!connected)
+        co_return connected;
       for (std::size_t i = 0; i < n; ++i) {
         document_event ev;
         ev.key = "k" + std::to_string(i);
         ev.content = R"({"v":)" + std::to_string(version) + "}";
         ev.vbucket = static_cast<std::uint16_t>(i % 16);
         ev.seqno = static_cast<std::uint64_t>(version) * 1000 + i;
-        if (auto r = co_await s->async_write(std::move(ev)); !r)
+        auto r = co_await s->write(std::move(ev));
+        if (!r)
           co_return r;
       }
-      co_return co_await s->async_flush();
+      co_return co_await s->flush();
     }());
   }
 
   // Connects, writes `events` in order and flushes.
   result<void> write_events(std::vector<document_event> events) {
     return run(io, [&]() -> asio::awaitable<result<void>> {
-      auto info = co_await s->async_connect({.deadline = std::chrono::seconds(20)});
-      if (!info)
-        co_return info.error();
-      for (auto& ev : events)
-        if (auto r = co_await s->async_write(std::move(ev)); !r)
+      auto connected = co_await connect();
+      if (!connected)
+        co_return connected;
+      for (auto& ev : events) {
+        auto r = co_await s->write(std::move(ev));
+        if (!r)
           co_return r;
-      co_return co_await s->async_flush();
+      }
+      co_return co_await s->flush();
     }());
   }
 
@@ -83,9 +96,9 @@ struct fake_harness {
   // versions of one document are in flight (or queued) at once.
   result<void> write_versions(std::size_t n, int versions, std::size_t pad = 0) {
     return run(io, [&]() -> asio::awaitable<result<void>> {
-      auto info = co_await s->async_connect({.deadline = std::chrono::seconds(20)});
-      if (!info)
-        co_return info.error();
+      auto connected = co_await connect();
+      if (!connected)
+        co_return connected;
       for (int version = 1; version <= versions; ++version) {
         for (std::size_t i = 0; i < n; ++i) {
           document_event ev;
@@ -94,11 +107,12 @@ struct fake_harness {
               R"({"v":)" + std::to_string(version) + R"(,"pad":")" + std::string(pad, 'p') + "\"}";
           ev.vbucket = static_cast<std::uint16_t>(i % 16);
           ev.seqno = static_cast<std::uint64_t>(version) * 1000 + i;
-          if (auto r = co_await s->async_write(std::move(ev)); !r)
+          auto r = co_await s->write(std::move(ev));
+          if (!r)
             co_return r;
         }
       }
-      co_return co_await s->async_flush();
+      co_return co_await s->flush();
     }());
   }
 
@@ -209,9 +223,10 @@ TEST_CASE("a document larger than max_content_length on the fake is rejected, ot
     big.content = R"({"p":")" + std::string(4000, 'x') + "\"}";
     big.vbucket = 3;
     big.seqno = 99;
-    if (auto w = co_await h.s->async_write(std::move(big)); !w)
+    auto w = co_await h.s->write(std::move(big));
+    if (!w)
       co_return w;
-    co_return co_await h.s->async_flush();
+    co_return co_await h.s->flush();
   }());
   REQUIRE(r);
   CHECK_FALSE(h.es.document("docs", "huge"));
@@ -254,7 +269,7 @@ TEST_CASE("deleting a document the fake never had is done; in a missing index it
   CHECK(h.s->counters().docs_rejected == 0);
   CHECK(h.es.document_count("docs") == 1);
   // No index yet: a plain delete does not auto-create it and answers 404
-  // index_not_found_exception, a permanent failure as in the Java connector (§5.5).
+  // index_not_found_exception, a permanent failure as in the Java connector.
   fake_harness fresh;
   REQUIRE(fresh.write_events({event("gone", "", 1)}));
   REQUIRE(fresh.done.size() == 1);

@@ -1,13 +1,8 @@
 #pragma once
-// A small, scriptable Elasticsearch for the sink's integration tests (elasticsearch-api.md §1.1,
-// §2.6, §2.7, §4.7): `GET /`, `_bulk` with per-item results, fault hooks for whole requests and
+// A small, scriptable Elasticsearch for the sink's integration tests (Elasticsearch's REST API
+// docs): `GET /`, `_bulk` with per-item results, fault hooks for whole requests and
 // single items, optional auth, TLS and a body limit (413). It records every applied write in
 // order so tests can check per-document order. Built on testkit::http_server.
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 #include <zlib.h>
 
 #include <atomic>

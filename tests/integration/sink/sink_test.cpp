@@ -1,5 +1,5 @@
 // The sink's bulk loop against a scripted Elasticsearch with fault injection: every
-// classification path (java-connector-behaviour.md §5.5, elasticsearch-api.md §6.3), per-vbucket
+// classification path (the Java connector's behaviour, Elasticsearch's REST API docs), per-vbucket
 // lanes, and "done" reporting for checkpoints.
 #include "integration/sink/scripted_es.hpp"  // first: warning pragmas
 
@@ -48,27 +48,34 @@ struct harness {
   std::vector<event_done> done;
   std::vector<std::string> warnings;
   std::optional<error> fatal;
-  std::unique_ptr<sink> s;
+  std::shared_ptr<sink> s;
 
+  // `on_done` replaces the recording callback (e.g. one that throws).
   explicit harness(const scripted_es& es, sink_settings settings = test_settings(),
-                   connection_settings conn = {}) {
+                   connection_settings conn = {},
+                   std::function<void(std::span<const event_done>)> on_done = {}) {
     conn.hosts = {es.host()};
-    auto made = sink::create(
-        io.get_executor(), std::move(settings), std::move(conn),
-        {.on_done =
-             [this](std::span<const event_done> d) { done.insert(done.end(), d.begin(), d.end()); },
-         .on_warning = [this](std::string_view w) { warnings.emplace_back(w); },
-         .on_fatal = [this](const error& e) { fatal = e; }});
+    if (!on_done)
+      on_done = [this](std::span<const event_done> d) {
+        done.insert(done.end(), d.begin(), d.end());
+      };
+    auto made = run(
+        io, sink::connect(io.get_executor(), std::move(settings), std::move(conn),
+                          {.on_done = std::move(on_done),
+                           .on_warning = [this](std::string_view w) { warnings.emplace_back(w); },
+                           .on_fatal = [this](const error& e) { fatal = e; }}));
     REQUIRE(made);
     s = std::move(*made);
   }
 
   result<void> write_all(std::vector<document_event> events) {
     return run(io, [&]() -> asio::awaitable<result<void>> {
-      for (auto& ev : events)
-        if (auto r = co_await s->async_write(std::move(ev)); !r)
+      for (auto& ev : events) {
+        auto r = co_await s->write(std::move(ev));
+        if (!r)
           co_return r;
-      co_return co_await s->async_flush();
+      }
+      co_return co_await s->flush();
     }());
   }
 
@@ -269,7 +276,10 @@ TEST_CASE("a document too large for any request is rejected after splitting") {
 
 TEST_CASE("whole-request 429, 503, a malformed body and a dropped connection are retried") {
   scripted_es es;
-  es.push_bulk_fault({.drop = true});  // on a fresh connection, so the pool cannot hide it
+  // The first drop hits the connection kept alive since the version sniff, which the pool
+  // replaces without a word; the second hits that fresh connection and must be retried.
+  es.push_bulk_fault({.drop = true});
+  es.push_bulk_fault({.drop = true});
   es.push_bulk_fault(
       {.status = 429,
        .body =
@@ -479,7 +489,7 @@ TEST_CASE("gzip bodies are accepted by the fake and counted uncompressed") {
   CHECK(es.index_contents("docs").size() == 2);
 }
 
-TEST_CASE("async_write suspends while the lane's batch is full and a request is in flight") {
+TEST_CASE("write suspends while the lane's batch is full and a request is in flight") {
   scripted_es es({.bulk_delay = 200ms});
   auto settings = test_settings();
   settings.limits.concurrent_requests = 1;
@@ -489,14 +499,14 @@ TEST_CASE("async_write suspends while the lane's batch is full and a request is 
   run(h.io, [&]() -> asio::awaitable<void> {
     for (int i = 0; i < 20; ++i) {
       // (never co_await inside a Catch2 macro: GCC evaluates the operand more than once)
-      auto written = co_await h.s->async_write(
+      auto written = co_await h.s->write(
           mutation("k" + std::to_string(i), "{}", 0, static_cast<std::uint64_t>(i + 1)));
       REQUIRE(written);
       // Written but not done: at most one batch in flight plus one full batch waiting.
       max_pending =
           std::max<std::size_t>(max_pending, static_cast<std::size_t>(i + 1) - h.done.size());
     }
-    auto flushed = co_await h.s->async_flush();
+    auto flushed = co_await h.s->flush();
     REQUIRE(flushed);
   }());
   CHECK(max_pending <= 3 + 3 + 1);
@@ -508,14 +518,27 @@ TEST_CASE("stop ends a stalled sink without reporting the pending events") {
   es.set_item_hook([](const bulk_item&) -> std::optional<item_fault> { return item_fault{}; });
   harness h(es);
   run(h.io, [&]() -> asio::awaitable<void> {
-    auto written = co_await h.s->async_write(mutation("a", "{}", 0, 1));
+    auto written = co_await h.s->write(mutation("a", "{}", 0, 1));
     REQUIRE(written);
     asio::steady_timer t(h.io, 100ms);
     co_await t.async_wait(asio::use_awaitable);
     h.s->stop();
-    auto r = co_await h.s->async_flush();
+    auto r = co_await h.s->flush();
     CHECK_FALSE(r);
     CHECK(r.error().code == errc::closed);
   }());
   CHECK(h.done.empty());
+}
+
+TEST_CASE("an exception in a lane's bulk loop reaches on_fatal and ends flush with the error") {
+  scripted_es es;
+  harness h(es, test_settings(), {}, [](std::span<const event_done>) {
+    throw std::runtime_error("the checkpoint store went away");
+  });
+  auto r = h.write_all({mutation("a", R"({"v":1})", 0, 1)});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::bulk_failed);
+  REQUIRE(h.fatal);
+  CHECK(h.fatal->what().find("the checkpoint store went away") != std::string::npos);
+  CHECK(h.s->failure());
 }

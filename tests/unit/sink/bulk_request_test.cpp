@@ -103,7 +103,7 @@ TEST_CASE("bulk batch: full once the action limit is reached") {
 }
 
 TEST_CASE("bulk batch: full once the estimated bytes reach the byte limit") {
-  // 50 bytes per action plus the raw content length (java-connector-behaviour.md §5.6).
+  // 50 bytes per action plus the raw content length (the Java connector's behaviour).
   bulk_request_builder b({.bytes = 200});
   b.add(bulk_action::index_doc("1", "i", std::string(99, ' ')));
   CHECK(b.estimated_bytes() == 149);

@@ -29,7 +29,7 @@ document_event deletion(std::string key) {
   return ev;
 }
 
-// The example connector's rules (java-connector-behaviour.md §4).
+// The example connector's rules (the Java connector's behaviour).
 type_rules example_rules() {
   return compile({
       {.prefix = "_sync:", .ignore = true},

@@ -1,6 +1,6 @@
 #pragma once
-// One `_bulk` request being assembled (elasticsearch-api.md §2.2-2.4, java-connector-behaviour.md
-// §5.3, §5.6). Actions are kept one per (document ID, index): a newer action for the same pair
+// One `_bulk` request being assembled (Elasticsearch's Bulk API, the Java connector's
+// behaviour). Actions are kept one per (document ID, index): a newer action for the same pair
 // replaces the older one in place, so per-document order holds even when ES rejects part of a
 // batch. The NDJSON body is written once, into one buffer reserved up front.
 //
@@ -25,10 +25,10 @@ namespace cbes::sink {
 enum class action_type { index, remove };
 
 // Size estimate per action used for the `bytes` limit: 50 bytes of overhead plus the raw content
-// length for an index, 50 for a delete (java-connector-behaviour.md §5.6).
+// length for an index, 50 for a delete (the Java connector's behaviour).
 inline constexpr std::size_t action_overhead_bytes = 50;
 
-// Elasticsearch's `_id` limit in bytes (elasticsearch-api.md §2.5): a longer id fails the whole
+// Elasticsearch's `_id` limit in bytes (Elasticsearch's REST API docs): a longer id fails the whole
 // request, so it is refused per action instead.
 inline constexpr std::size_t max_document_id_bytes = 512;
 
@@ -41,7 +41,7 @@ struct bulk_action {
   std::string source;  // index only: one line of JSON
   std::size_t estimated_bytes = action_overhead_bytes;
   std::uint64_t tag = 0;             // caller's handle for the event (checkpoint bookkeeping)
-  bool rejection_log_entry = false;  // a write into the rejection log itself (§5.5)
+  bool rejection_log_entry = false;  // a write into the rejection log itself
 
   // `index` action; content_length = raw Couchbase content size (default: source size).
   static bulk_action index_doc(std::string id, std::string index, std::string source,
@@ -101,7 +101,7 @@ class bulk_request_builder {
 //   auto body = bulk_body(std::span(retry_actions));
 std::string bulk_body(std::span<const bulk_action> actions);
 
-// `<ms>ms`, the bulk `timeout` query parameter (java-connector-behaviour.md §5.3).
+// `<ms>ms`, the bulk `timeout` query parameter (the Java connector's behaviour).
 //
 //   bulk_timeout_parameter(std::chrono::minutes(1));  // "60000ms"
 std::string bulk_timeout_parameter(std::chrono::milliseconds timeout);

@@ -1,6 +1,6 @@
 #pragma once
-// What to do with a `_bulk` response (java-connector-behaviour.md §5.5, elasticsearch-api.md
-// §2.6-2.8, §6.3). Per item: 2xx, or a delete answered 404 `not_found`, is done; 400, or 404 with
+// What to do with a `_bulk` response (the Java connector's behaviour, Elasticsearch's Bulk
+// API). Per item: 2xx, or a delete answered 404 `not_found`, is done; 400, or 404 with
 // an error, is permanent and becomes a rejection-log document; everything else (409, 429, 5xx,
 // ...) is retried. The whole request: 413 splits the batch, 429/5xx retry it, 401/403 and other
 // 4xx are fatal. Response bodies are untrusted: anything malformed is an error value.
@@ -21,7 +21,7 @@ enum class item_outcome {
   done,
   rejected,  // permanent failure; a rejection-log document was produced (if the log is enabled)
   retry,     // transient failure; resend this action after a back-off
-  dropped,   // a rejection-log write that was itself rejected: counted and dropped (§5.5)
+  dropped,   // a rejection-log write that was itself rejected: counted and dropped
 };
 
 struct item_result {
@@ -55,7 +55,7 @@ bulk_classification classify_bulk_response(unsigned http_status, std::string_vie
                                            std::span<const bulk_action> sent,
                                            std::string_view rejection_log_index);
 
-// The rejection-log document for a permanently failed action (§5.5): `index` action into
+// The rejection-log document for a permanently failed action: `index` action into
 // `rejection_log_index`, `_id` = document ID, source
 // `{"index":"<target>","action":"INDEX"|"DELETE","error":"<error JSON text>"}`.
 bulk_action rejection_document(const bulk_action& failed, std::string_view error_text,

@@ -1,6 +1,6 @@
 #pragma once
-// The Elasticsearch source document built from a Couchbase document (java-connector-behaviour.md
-// §5.4): content under "doc" or at the top level, an optional metadata object, counters wrapped
+// The Elasticsearch source document built from a Couchbase document (the Java connector's
+// behaviour): content under "doc" or at the top level, an optional metadata object, counters wrapped
 // as {"value": n}. Content bytes are passed through as written (never re-serialised), so numbers
 // and nulls survive exactly; only line breaks between tokens become spaces, as NDJSON needs one
 // line per source.
@@ -20,8 +20,8 @@ namespace cbes::sink {
 
 enum class shape_kind {
   ok,        // body holds the source document
-  skipped,   // not a JSON object (binary, string, number, ...): not replicated, §5.4
-  rejected,  // meant to be an object but cannot be sent: goes to the rejection log, §5.4
+  skipped,   // not a JSON object (binary, string, number, ...): not replicated
+  rejected,  // meant to be an object but cannot be sent: goes to the rejection log
 };
 
 struct shaped_document {

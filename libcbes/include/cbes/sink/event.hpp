@@ -27,7 +27,7 @@ struct document_event {
   std::uint64_t seqno = 0;
 };
 
-// `<scope>.<collection>.<id>`, the key type rules match when matchOnQualifiedKey = true (§5.2).
+// `<scope>.<collection>.<id>`, the key type rules match when matchOnQualifiedKey = true.
 std::string qualified_key(const document_event& event);
 
 }  // namespace cbes::sink

@@ -2,7 +2,7 @@
 // HTTP/1.1 client for Elasticsearch / OpenSearch: keep-alive connections to a list of hosts,
 // round-robin with back-off for hosts that failed, basic or API-key auth, TLS with a CA file and
 // hostname verification, optional gzip request bodies, a deadline per request
-// (elasticsearch-api.md §1.4, §4.7, §6.2; java-connector-behaviour.md §4 `[elasticsearch]`, §5.1).
+// (Elasticsearch's REST API docs; the Java connector's behaviour `[elasticsearch]`).
 // Not thread-safe: use it from one thread (or a strand) of its executor.
 //
 //   cbes::sink::connection_settings cs{.hosts = {"https://es1:9200", "es2"},
@@ -25,21 +25,21 @@
 
 namespace cbes::sink {
 
-// `[elasticsearch]` connection settings (java-connector-behaviour.md §4) plus knobs the Java
+// `[elasticsearch]` connection settings (the Java connector's behaviour) plus knobs the Java
 // connector hard-codes (timeouts, host back-off), so tests can shorten them.
 struct connection_settings {
   // `host`, `host:port`, `http://host:port`, `https://host:port`, `[::1]:9200`; default port 9200.
   std::vector<std::string> hosts{"127.0.0.1"};
   std::string username{};  // basic auth when non-empty (and no api_key)
   std::string password{};
-  // Elastic Cloud: sent as `Authorization: ApiKey <api_key>` instead of basic auth (§4).
+  // Elastic Cloud: sent as `Authorization: ApiKey <api_key>` instead of basic auth.
   std::string api_key{};
   bool secure_connection = false;
   std::string ca_file{};  // PEM; empty = the system's trusted CAs
   bool hostname_verification = true;
-  bool gzip_requests = false;  // elasticsearch-api.md §1.4: worth it off-box, not on loopback
-  std::chrono::milliseconds connect_timeout{5000};  // §5.1: connect 5 s
-  // Whole-request deadline; nullopt = max(60 s, bulk timeout + 3 s) (§5.1), see socket_timeout().
+  bool gzip_requests = false;  // Elasticsearch's REST API docs: worth it off-box, not on loopback
+  std::chrono::milliseconds connect_timeout{5000};  // connect 5 s
+  // Whole-request deadline; nullopt = max(60 s, bulk timeout + 3 s), see socket_timeout().
   std::optional<std::chrono::milliseconds> request_timeout{};
   // A host whose connection failed is skipped for first..max (doubling) while others work.
   std::chrono::milliseconds host_backoff_first{1000};
@@ -47,7 +47,7 @@ struct connection_settings {
   std::size_t max_response_bytes = 256 * 1024 * 1024;
 };
 
-// The per-request deadline the Java connector uses: max(60 s, bulk timeout + 3 s) (§5.1).
+// The per-request deadline the Java connector uses: max(60 s, bulk timeout + 3 s).
 //
 //   socket_timeout(std::chrono::minutes(1));  // 63 s
 std::chrono::milliseconds socket_timeout(std::chrono::milliseconds bulk_timeout);
@@ -74,7 +74,7 @@ struct http_response {
   unsigned status = 0;
   std::string body;
   std::string content_type;
-  std::string elastic_product;  // `X-Elastic-Product` header, "" when absent (§1.2)
+  std::string elastic_product;  // `X-Elastic-Product` header, "" when absent
 };
 
 class http_pool {

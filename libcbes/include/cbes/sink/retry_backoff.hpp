@@ -1,5 +1,5 @@
 #pragma once
-// Delay before a retry round (java-connector-behaviour.md §5.5): truncated exponential back-off
+// Delay before a retry round (the Java connector's behaviour): truncated exponential back-off
 // with full jitter, uniform in [0, d] with d = 100 ms, 200 ms, 400 ms, ... capped at 5 min;
 // unlimited attempts unless configured. Pure: the random source is injected.
 //

@@ -1,6 +1,6 @@
 #pragma once
 // Settings of the Elasticsearch sink, shaped like the Java connector's `[elasticsearch.*]` TOML
-// tables (java-connector-behaviour.md §4) with the Java code defaults, so a TOML loader can fill
+// tables (the Java connector's behaviour) with the Java code defaults, so a TOML loader can fill
 // them field by field. Optional fields of a type rule are "absent" (inherit from typeDefaults),
 // which is different from an explicit empty string (= none).
 //
@@ -24,7 +24,7 @@ struct doc_structure_settings {
   bool wrap_counters = false;
 };
 
-// `[elasticsearch.typeDefaults]` (no `routing` here: §4).
+// `[elasticsearch.typeDefaults]` (no `routing` here).
 struct type_defaults {
   std::string index{};
   std::string pipeline{};
@@ -59,7 +59,7 @@ struct rejection_log_settings {
   std::string index{};
 };
 
-// Back-off between retry rounds (§5.5): full jitter, uniform in [0, d], d = first_delay,
+// Back-off between retry rounds: full jitter, uniform in [0, d], d = first_delay,
 // 2*first_delay, ... capped at max_delay. max_attempts counts every try of an item including the
 // first; nullopt = unlimited (Java: the sink stalls rather than drops).
 struct retry_settings {
@@ -78,7 +78,7 @@ struct sink_settings {
 };
 
 // First configuration error as one line naming the setting, or nullopt when the settings are
-// usable. Rules: §4 `[[elasticsearch.type]]` validation plus the bulk limit ranges.
+// usable. Rules: the Java connector's `[[elasticsearch.type]]` validation plus the bulk limit ranges.
 //
 //   if (auto err = validate(settings)) return fail(*err);
 std::optional<std::string> validate(const sink_settings& settings);

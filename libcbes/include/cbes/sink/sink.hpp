@@ -1,6 +1,6 @@
 #pragma once
 // The Elasticsearch sink: document events in, `_bulk` requests out, "done" per event back
-// (java-connector-behaviour.md §5.2-5.7, elasticsearch-api.md §2, §6.3).
+// (the Java connector's behaviour-5.7, Elasticsearch's REST API docs).
 //
 // Events of one vbucket go to one lane (vbucket % concurrentRequests); a lane has at most one
 // bulk request in flight and one batch filling behind it, so order per vbucket (hence per
@@ -11,11 +11,10 @@
 // batch's events are reported done in submission order, so the caller may checkpoint them.
 // Not thread-safe: use it (and get callbacks) on one thread or strand of its executor.
 //
-//   auto s = cbes::sink::sink::create(io.get_executor(), settings, conn,
+//   auto s = co_await cbes::sink::sink::connect(ex, settings, conn,
 //       {.on_done = [&](std::span<const cbes::sink::event_done> d) { checkpoint(d); }});
-//   co_await (*s)->async_connect();         // version sniff
-//   co_await (*s)->async_write(event);      // waits while the lane's batches are full
-//   co_await (*s)->async_flush();           // everything written so far is done
+//   co_await (*s)->write(event);      // waits while the lane's batches are full
+//   co_await (*s)->flush();           // everything written so far is done
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,8 +37,8 @@ enum class event_outcome {
   indexed,     // `index` action succeeded
   deleted,     // `delete` succeeded (or the document was already gone)
   rejected,    // permanent failure; written to the rejection log when it is enabled
-  skipped,     // no type rule, ignored, ignored delete, not a JSON object (§5.2, §5.4)
-  superseded,  // a newer event for the same document replaced it in the batch (§5.6)
+  skipped,     // no type rule, ignored, ignored delete, not a JSON object
+  superseded,  // a newer event for the same document replaced it in the batch
 };
 
 // One finished event; the connector moves the vbucket's checkpoint to (vbuuid, seqno).
@@ -57,7 +56,7 @@ struct sink_counters {
   std::uint64_t docs_skipped = 0;
   std::uint64_t docs_superseded = 0;
   std::uint64_t rejection_log_writes = 0;
-  std::uint64_t rejection_log_failures = 0;  // §5.5 `rejection.log.fail`
+  std::uint64_t rejection_log_failures = 0;  // `rejection.log.fail`
   std::uint64_t requests = 0;                // bulk requests sent, retries included
   std::uint64_t retried_requests = 0;        // whole-request resends (429/5xx/transport/bad body)
   std::uint64_t retried_items = 0;           // actions resent after a per-item failure
@@ -76,27 +75,35 @@ struct sink_callbacks {
 
 class sink {
  public:
-  // Validates the settings, compiles the type rules and prepares the connection pool.
-  static result<std::unique_ptr<sink>> create(boost::asio::any_io_executor executor,
-                                              sink_settings settings, connection_settings conn,
-                                              sink_callbacks callbacks = {});
+  // Validates the settings, compiles the type rules, prepares the connection pool and sniffs
+  // the server's version: Elasticsearch < 7.14 and OpenSearch < 1.3.3 are refused, as
+  // are wrong credentials; other failures are retried until `sniffing.deadline`.
+  //
+  //   auto s = co_await sink::connect(ex, settings, {.hosts = {"es1:9200"}}, callbacks,
+  //                                   {.deadline = std::chrono::seconds(30)});
+  //   if (!s) return fail(s.error().what());
+  static boost::asio::awaitable<result<std::shared_ptr<sink>>> connect(
+      boost::asio::any_io_executor executor, sink_settings settings, connection_settings conn,
+      sink_callbacks callbacks = {}, sniff_settings sniffing = {});
   ~sink();  // stops
   sink(const sink&) = delete;
   sink& operator=(const sink&) = delete;
 
-  // Version sniff (§5.1); refuses Elasticsearch < 7.14 and OpenSearch < 1.3.3.
-  //
-  //   auto info = co_await s.async_connect({.deadline = std::chrono::seconds(30)});
-  boost::asio::awaitable<result<server_info>> async_connect(sniff_settings sniff = {});
+  // What the sniff found, e.g. for a log line: s->server().describe() == "Elasticsearch 8.1.0".
+  const server_info& server() const;
 
   // Queues one event; suspends while its lane already has a full batch waiting. Fails once the
   // sink has failed or stopped.
   //
-  //   if (auto r = co_await s.async_write(std::move(ev)); !r) stop_streaming(r.error());
-  boost::asio::awaitable<result<void>> async_write(document_event event);
+  //   auto r = co_await s->write(std::move(ev));
+  //   if (!r) stop_streaming(r.error());
+  boost::asio::awaitable<result<void>> write(document_event event);
 
   // Completes when every event written before the call has been reported done.
-  boost::asio::awaitable<result<void>> async_flush();
+  //
+  //   auto r = co_await s->flush();
+  //   if (!r) replay_from_checkpoint(r.error());
+  boost::asio::awaitable<result<void>> flush();
 
   // Drops queued events (they are never reported done) and closes connections. Idempotent.
   void stop();
@@ -104,13 +111,14 @@ class sink {
   sink_counters counters() const;
   std::optional<error> failure() const;
   std::size_t lanes() const;
-  // Lane of a vbucket: vbucket % concurrentRequests (§5.6).
+  // Lane of a vbucket: vbucket % concurrentRequests.
   std::size_t lane_of(std::uint16_t vbucket) const;
 
  private:
   struct impl;
-  explicit sink(std::shared_ptr<impl> p);
+  sink(std::shared_ptr<impl> p, server_info server);
   std::shared_ptr<impl> impl_;
+  server_info server_;
 };
 
 }  // namespace cbes::sink

@@ -1,6 +1,6 @@
 #pragma once
 // Type rules: which index (and pipeline, routing) a Couchbase document goes to, or why it is
-// skipped (java-connector-behaviour.md §5.2, §5.3). Rules are walked in order; the first rule
+// skipped (the Java connector's behaviour). Rules are walked in order; the first rule
 // whose prefix or regex matches the key wins.
 //
 //   auto rules = cbes::sink::type_rules::compile(settings);  // settings validated beforehand
@@ -35,17 +35,17 @@ struct type_match {
   std::string index;
   std::optional<std::string> pipeline;
   std::optional<std::string> routing;
-  // Non-empty when the rule has `routing` but it could not be resolved (§5.3: WARN, no routing).
+  // Non-empty when the rule has `routing` but it could not be resolved (the Java connector warns and sends no routing).
   std::string warning;
 };
 
-// Index name from a regex `index` group (§5.2): a leading '_' or '-' becomes '@', then ASCII
+// Index name from a regex `index` group: a leading '_' or '-' becomes '@', then ASCII
 // lower-case, because Elasticsearch rejects such index names.
 //
 //   sanitize_index_name("_Default._default");  // "@default._default"
 std::string sanitize_index_name(std::string_view name);
 
-// JSON pointer evaluated on raw document content (§5.3): a scalar gives its text form (string
+// JSON pointer evaluated on raw document content: a scalar gives its text form (string
 // without quotes, integer as written, other numbers in shortest form, true/false); missing,
 // null, object, array or non-JSON content give no value and a problem text for the WARN log.
 //

@@ -5,8 +5,8 @@
 #   ./test.sh --sanitizers    then the unit and integration suites under AddressSanitizer +
 #                             UndefinedBehaviorSanitizer (build-asan/), and the integration
 #                             suites (the fakes serve from their own threads) under
-#                             ThreadSanitizer (build-tsan/). CI=true turns this on;
-#                             --no-sanitizers turns it off.
+#                             ThreadSanitizer (build-tsan/). Not yet part of .ci/run:
+#                             see the README ("Sanitizers").
 #   ./test.sh -R sink         other arguments go to every ctest run
 #
 # Any sanitizer report fails the run: the options below stop the process at the first report,
@@ -16,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 sanitizers=false
-[[ "${CI:-}" == true ]] && sanitizers=true
 ctest_args=()
 for a in "$@"; do
   case "$a" in

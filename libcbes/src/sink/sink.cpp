@@ -1,9 +1,5 @@
-// GCC 12 reports middle-end false positives inside coroutine frames and inlined Asio code
-// (the same ones libcbes/src/couchbase/connection.cpp silences).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "gcc12_quiet.hpp"  // first: it silences GCC 12 false positives in the Asio headers
+
 #include "cbes/sink/sink.hpp"
 
 #include <deque>

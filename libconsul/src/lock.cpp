@@ -14,6 +14,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "cancel_as_value.hpp"
 #include "consul/backoff.hpp"
 #include "consul/watch.hpp"
 
@@ -349,11 +350,7 @@ lock::~lock() {
 asio::awaitable<result<void>> lock::acquire() {
   if (state_->options.key.empty() || state_->options.key.front() == '/')
     co_return make_error(errc::invalid_argument, "lock key must be non-empty and not start with /");
-  const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
-  co_await asio::this_coro::throw_if_cancelled(false);
-  auto r = co_await acquire_loop(state_);
-  co_await asio::this_coro::throw_if_cancelled(throw_before);
-  co_return r;
+  co_return co_await detail::cancel_as_value(acquire_loop(state_));
 }
 
 asio::awaitable<result<void>> lock::wait_lost() {

@@ -2,6 +2,7 @@
 // its own, Consul's HTTP API docs), idle connections kept alive for reuse.
 #include <boost/asio/ssl/host_name_verification.hpp>
 
+#include "cancel_as_value.hpp"
 #include "client_impl.hpp"
 #include "consul/backoff.hpp"
 #include "consul/codec.hpp"
@@ -288,13 +289,8 @@ asio::awaitable<result<http_response>> client_impl::perform(http_request req) {
   auto self = shared_from_this();
   if (closed)
     co_return make_error(errc::cancelled, "client closed");
-  // Cancellation must come back as errc::cancelled, not as an exception thrown at our next
-  // co_await; restore the caller's setting afterwards.
-  const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
-  co_await asio::this_coro::throw_if_cancelled(false);
-  auto res = co_await perform_retrying(req);
-  co_await asio::this_coro::throw_if_cancelled(throw_before);
-  co_return res;
+  // Cancellation must come back as errc::cancelled, not as an exception.
+  co_return co_await cancel_as_value(perform_retrying(req));
 }
 
 }  // namespace consul::detail

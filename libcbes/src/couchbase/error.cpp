@@ -1,69 +1,59 @@
 #include "cbes/couchbase/error.hpp"
 
-#include <stdexcept>
-
-#include <boost/throw_exception.hpp>
+#include "cbes/util/error.hpp"
 
 namespace cbes::couchbase {
 namespace {
 
-// boost::system::error_category has a protected non-virtual destructor by design.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-class category final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "cbes.couchbase"; }
-  std::string message(int ev) const override {
-    switch (static_cast<errc>(ev)) {
-      case errc::ok:
-        return "success";
-      case errc::invalid_argument:
-        return "invalid argument";
-      case errc::connection_failed:
-        return "connection failed";
-      case errc::connection_closed:
-        return "connection closed";
-      case errc::timeout:
-        return "timed out";
-      case errc::authentication_failed:
-        return "authentication failed";
-      case errc::no_sasl_mechanism:
-        return "no usable SASL mechanism";
-      case errc::bucket_not_found:
-        return "bucket not found";
-      case errc::access_denied:
-        return "access denied";
-      case errc::unknown_collection:
-        return "unknown collection";
-      case errc::document_not_found:
-        return "document not found";
-      case errc::document_exists:
-        return "document exists";
-      case errc::path_not_found:
-        return "sub-document path not found";
-      case errc::temporary_failure:
-        return "temporary failure";
-      case errc::protocol_error:
-        return "protocol error";
-      case errc::no_config:
-        return "no usable bucket config";
-      case errc::server_error:
-        return "server error";
-      case errc::closed:
-        return "client closed";
-      case errc::ambiguous:
-        return "request sent without an answer: it may or may not have been applied";
-    }
-    return "unknown couchbase error";
+std::string describe(int ev) {
+  switch (static_cast<errc>(ev)) {
+    case errc::ok:
+      return "success";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::connection_failed:
+      return "connection failed";
+    case errc::connection_closed:
+      return "connection closed";
+    case errc::timeout:
+      return "timed out";
+    case errc::authentication_failed:
+      return "authentication failed";
+    case errc::no_sasl_mechanism:
+      return "no usable SASL mechanism";
+    case errc::bucket_not_found:
+      return "bucket not found";
+    case errc::access_denied:
+      return "access denied";
+    case errc::unknown_collection:
+      return "unknown collection";
+    case errc::document_not_found:
+      return "document not found";
+    case errc::document_exists:
+      return "document exists";
+    case errc::path_not_found:
+      return "sub-document path not found";
+    case errc::temporary_failure:
+      return "temporary failure";
+    case errc::protocol_error:
+      return "protocol error";
+    case errc::no_config:
+      return "no usable bucket config";
+    case errc::server_error:
+      return "server error";
+    case errc::closed:
+      return "client closed";
+    case errc::ambiguous:
+      return "request sent without an answer: it may or may not have been applied";
   }
-};
-#pragma GCC diagnostic pop
+  return "unknown couchbase error";
+}
 
 }  // namespace
 
 const boost::system::error_category& error_category() noexcept {
-  static const category c;
-  return c;
+  static const util::named_error_category category{"cbes.couchbase", describe};
+  return category;
 }
 
 std::string error::what() const {
@@ -77,10 +67,6 @@ bool error::transient() const noexcept {
 
 error make_error(errc e, std::string message, std::optional<mcbp::status> status) {
   return error{make_error_code(e), status, std::move(message)};
-}
-
-void throw_exception_from_error(const error& e, const boost::source_location& loc) {
-  boost::throw_exception(std::runtime_error(e.what()), loc);
 }
 
 }  // namespace cbes::couchbase

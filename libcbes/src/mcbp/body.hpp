@@ -28,4 +28,18 @@ inline boost::system::error_code expect_bare(const frame& f, opcode op, directio
   return {};
 }
 
+// "No extras, a key, no value" — the shape of requests that name only a key (GET, DELETE,
+// SELECT_BUCKET).
+inline boost::system::error_code expect_key_only(const frame& f, opcode op, direction d) {
+  if (auto ec = expect(f, op, d))
+    return ec;
+  if (!f.extras.empty())
+    return errc::bad_extras;
+  if (f.key.empty())
+    return errc::bad_key;
+  if (!f.value.empty())
+    return errc::bad_value;
+  return {};
+}
+
 }  // namespace cbes::mcbp::detail

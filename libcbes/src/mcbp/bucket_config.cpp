@@ -199,28 +199,25 @@ result<node_ext> parse_legacy_node(const json::value& v, const hosts& h) {
 }  // namespace
 
 result<bucket_config> parse_bucket_config(std::string_view text, std::string_view connected_host) {
-  boost::system::error_code ec;
-  const json::value doc = json::parse(text, ec);
-  if (ec)
-    return errc::bad_json;
-  const auto* root = doc.if_object();
-  if (!root)
-    return errc::bad_bucket_config;
+  const auto doc = detail::parse_object(text, errc::bad_bucket_config);
+  if (!doc)
+    return doc.error();
+  const json::object& root = *doc;
   const hosts h = make_hosts(connected_host);
   bucket_config cfg;
 
-  const auto rev = int_member(*root, "rev", std::nullopt);
-  const auto epoch = int_member(*root, "revEpoch", 0);
+  const auto rev = int_member(root, "rev", std::nullopt);
+  const auto epoch = int_member(root, "revEpoch", 0);
   if (!rev || !epoch)
     return errc::bad_bucket_config;
   cfg.rev = *rev;
   cfg.rev_epoch = *epoch;
 
-  const auto name = string_member(*root, "name");
-  const auto uuid = string_member(*root, "uuid");
-  const auto type = string_member(*root, "bucketType");
-  const auto locator = string_member(*root, "nodeLocator");
-  const auto manifest_uid = string_member(*root, "collectionsManifestUid");
+  const auto name = string_member(root, "name");
+  const auto uuid = string_member(root, "uuid");
+  const auto type = string_member(root, "bucketType");
+  const auto locator = string_member(root, "nodeLocator");
+  const auto manifest_uid = string_member(root, "collectionsManifestUid");
   if (!name || !uuid || !type || !locator || !manifest_uid)
     return errc::bad_bucket_config;
   cfg.name = *name;
@@ -234,7 +231,7 @@ result<bucket_config> parse_bucket_config(std::string_view text, std::string_vie
     cfg.collections_manifest_uid = *uid;
   }
 
-  if (const auto* caps = root->if_contains("bucketCapabilities")) {
+  if (const auto* caps = root.if_contains("bucketCapabilities")) {
     if (!caps->is_array())
       return errc::bad_bucket_config;
     for (const auto& c : caps->get_array()) {
@@ -244,7 +241,7 @@ result<bucket_config> parse_bucket_config(std::string_view text, std::string_vie
     }
   }
 
-  if (const auto* nodes = root->if_contains("nodesExt")) {
+  if (const auto* nodes = root.if_contains("nodesExt")) {
     if (!nodes->is_array())
       return errc::bad_bucket_config;
     for (const auto& n : nodes->get_array()) {
@@ -253,7 +250,7 @@ result<bucket_config> parse_bucket_config(std::string_view text, std::string_vie
         return parsed.error();
       cfg.nodes_ext.push_back(std::move(*parsed));
     }
-  } else if (const auto* legacy = root->if_contains("nodes")) {
+  } else if (const auto* legacy = root.if_contains("nodes")) {
     if (!legacy->is_array())
       return errc::bad_bucket_config;
     for (const auto& n : legacy->get_array()) {
@@ -264,7 +261,7 @@ result<bucket_config> parse_bucket_config(std::string_view text, std::string_vie
     }
   }
 
-  if (const auto* map = root->if_contains("vBucketServerMap")) {
+  if (const auto* map = root.if_contains("vBucketServerMap")) {
     const auto* m = map->if_object();
     if (!m)
       return errc::bad_bucket_config;

@@ -54,16 +54,13 @@ bool true_flag(const json::object& o, std::string_view key) {
 }  // namespace
 
 result<collections_manifest> parse_collections_manifest(std::string_view text) {
-  boost::system::error_code ec;
-  const json::value doc = json::parse(text, ec);
-  if (ec)
-    return errc::bad_json;
-  const auto* root = doc.if_object();
-  if (!root)
-    return errc::bad_collections_manifest;
+  const auto doc = detail::parse_object(text, errc::bad_collections_manifest);
+  if (!doc)
+    return doc.error();
+  const json::object& root = *doc;
   collections_manifest m;
-  const auto uid = hex_member(*root, "uid", UINT64_MAX);
-  const auto* scopes = root->if_contains("scopes");
+  const auto uid = hex_member(root, "uid", UINT64_MAX);
+  const auto* scopes = root.if_contains("scopes");
   if (!uid || !scopes || !scopes->is_array())
     return errc::bad_collections_manifest;
   m.uid = *uid;

@@ -2,6 +2,7 @@
 
 #include "body.hpp"
 #include "bytes.hpp"
+#include "token_extras.hpp"
 
 namespace cbes::mcbp {
 
@@ -12,14 +13,8 @@ frame_builder get_request::encode() const {
 }
 
 result<get_request> get_request::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::get, direction::request))
+  if (auto ec = detail::expect_key_only(f, opcode::get, direction::request))
     return ec;
-  if (!f.extras.empty())
-    return errc::bad_extras;
-  if (f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   return get_request{std::string(f.key)};
 }
 
@@ -93,12 +88,8 @@ result<store_request> store_request::decode(const frame& f) {
 
 frame_builder mutation_response::encode(opcode op, status s) const {
   auto b = frame_builder::response(op, s).cas(cas);
-  if (token && s == status::success) {
-    std::string extras;
-    detail::put_u64(extras, token->vbucket_uuid);
-    detail::put_u64(extras, token->seqno);
-    b.extras(extras);
-  }
+  if (token && s == status::success)
+    b.extras(detail::encode_token_extras(*token));
   return b;
 }
 
@@ -107,10 +98,10 @@ result<mutation_response> mutation_response::decode(const frame& f) {
     return errc::unexpected_magic;
   mutation_response r;
   r.cas = f.cas();
-  if (f.extras.size() == 16)
-    r.token = mutation_token{detail::load_u64(f.extras, 0), detail::load_u64(f.extras, 8)};
-  else if (!f.extras.empty())
-    return errc::bad_extras;
+  const auto token = detail::decode_token_extras(f.extras);
+  if (!token)
+    return token.error();
+  r.token = *token;
   return r;
 }
 
@@ -119,14 +110,8 @@ frame_builder remove_request::encode() const {
 }
 
 result<remove_request> remove_request::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::remove, direction::request))
+  if (auto ec = detail::expect_key_only(f, opcode::remove, direction::request))
     return ec;
-  if (!f.extras.empty())
-    return errc::bad_extras;
-  if (f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   return remove_request{std::string(f.key), f.cas()};
 }
 

@@ -7,6 +7,7 @@
 #include "body.hpp"
 #include "bytes.hpp"
 #include "cbes/mcbp/collection_key.hpp"
+#include "json_util.hpp"
 
 namespace cbes::mcbp {
 
@@ -46,17 +47,14 @@ const error_map_entry* error_map::find(std::uint16_t code) const noexcept {
 }
 
 result<error_map> parse_error_map(std::string_view text) {
-  boost::system::error_code ec;
-  const json::value doc = json::parse(text, ec);
-  if (ec)
-    return errc::bad_json;
-  const auto* root = doc.if_object();
-  if (!root)
-    return errc::bad_error_map;
+  const auto doc = detail::parse_object(text, errc::bad_error_map);
+  if (!doc)
+    return doc.error();
+  const json::object& root = *doc;
   error_map out;
-  const auto* version = root->if_contains("version");
-  const auto* revision = root->if_contains("revision");
-  const auto* errors = root->if_contains("errors");
+  const auto* version = root.if_contains("version");
+  const auto* revision = root.if_contains("revision");
+  const auto* errors = root.if_contains("errors");
   if (!version || !version->is_int64() || !revision || !revision->is_int64() || !errors ||
       !errors->is_object())
     return errc::bad_error_map;

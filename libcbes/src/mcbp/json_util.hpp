@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include "cbes/mcbp/error.hpp"
+
 namespace cbes::mcbp::detail {
 
 inline std::optional<std::int64_t> as_int(const boost::json::value& v) {
@@ -34,6 +36,18 @@ inline std::optional<std::string_view> string_member(const boost::json::object& 
   if (!v->is_string())
     return std::nullopt;
   return std::string_view(v->get_string());
+}
+
+// Parses untrusted text that must be a JSON object: errc::bad_json when it is not JSON, and
+// `not_object` (the caller's own "bad document" code) when it is JSON of another kind.
+inline result<boost::json::object> parse_object(std::string_view text, errc not_object) {
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(text, ec);
+  if (ec)
+    return errc::bad_json;
+  if (!doc.is_object())
+    return not_object;
+  return std::move(doc.get_object());
 }
 
 }  // namespace cbes::mcbp::detail

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "cbes/util/error.hpp"
+
 namespace cbes::mcbp {
 
 std::string_view to_string(opcode v) noexcept {
@@ -445,24 +447,16 @@ std::string_view to_string(magic m) noexcept {
 
 namespace {
 
-// boost::system::error_category has a protected non-virtual destructor by design.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-class status_error_category final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "cbes.mcbp.status"; }
-  std::string message(int ev) const override {
-    char code[16];
-    std::snprintf(code, sizeof code, "0x%02x", static_cast<unsigned>(ev));
-    return std::string(to_string(static_cast<status>(ev))) + " (" + code + ")";
-  }
-};
-#pragma GCC diagnostic pop
+std::string describe_status(int ev) {
+  char code[16];
+  std::snprintf(code, sizeof code, "0x%02x", static_cast<unsigned>(ev));
+  return std::string(to_string(static_cast<status>(ev))) + " (" + code + ")";
+}
 
 }  // namespace
 
 const boost::system::error_category& status_category() noexcept {
-  static const status_error_category category;
+  static const util::named_error_category category{"cbes.mcbp.status", describe_status};
   return category;
 }
 

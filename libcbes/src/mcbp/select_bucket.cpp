@@ -9,14 +9,8 @@ frame_builder select_bucket_request::encode() const {
 }
 
 result<select_bucket_request> select_bucket_request::decode(const frame& f) {
-  if (auto ec = detail::expect(f, opcode::select_bucket, detail::direction::request))
+  if (auto ec = detail::expect_key_only(f, opcode::select_bucket, detail::direction::request))
     return ec;
-  if (!f.extras.empty())
-    return errc::bad_extras;
-  if (f.key.empty())
-    return errc::bad_key;
-  if (!f.value.empty())
-    return errc::bad_value;
   return select_bucket_request{std::string(f.key)};
 }
 

@@ -2,6 +2,7 @@
 
 #include "body.hpp"
 #include "bytes.hpp"
+#include "token_extras.hpp"
 
 namespace cbes::mcbp {
 
@@ -175,12 +176,8 @@ frame_builder subdoc_multi_mutation_response::encode(status s) const {
     value += r.value;
   }
   auto b = frame_builder::response(opcode::subdoc_multi_mutation, s).cas(cas).value(value);
-  if (token && (s == status::success || s == status::subdoc_success_deleted)) {
-    std::string extras;
-    detail::put_u64(extras, token->vbucket_uuid);
-    detail::put_u64(extras, token->seqno);
-    b.extras(extras);
-  }
+  if (token && (s == status::success || s == status::subdoc_success_deleted))
+    b.extras(detail::encode_token_extras(*token));
   return b;
 }
 
@@ -189,10 +186,10 @@ result<subdoc_multi_mutation_response> subdoc_multi_mutation_response::decode(co
     return ec;
   subdoc_multi_mutation_response r;
   r.cas = f.cas();
-  if (f.extras.size() == 16)
-    r.token = mutation_token{detail::load_u64(f.extras, 0), detail::load_u64(f.extras, 8)};
-  else if (!f.extras.empty())
-    return errc::bad_extras;
+  const auto token = detail::decode_token_extras(f.extras);
+  if (!token)
+    return token.error();
+  r.token = *token;
   detail::reader in{f.value};
   if (is_path_failure(f.status())) {
     const auto index = in.u8();

@@ -403,3 +403,48 @@ TEST_CASE("XERROR bodies expose context, ref and the manifest uid") {
   CHECK(parse_error_context(R"({"manifest_uid":"a2"})").manifest_uid == 0xa2u);
   CHECK(parse_error_context("not json").context.empty());
 }
+
+TEST_CASE("key-only requests refuse extras, a missing key and a value") {
+  for (const opcode op : {opcode::get, opcode::remove, opcode::select_bucket}) {
+    INFO(to_string(op));
+    const auto decode = [op](const std::string& bytes) -> boost::system::error_code {
+      const frame f = parse(bytes);
+      if (op == opcode::get)
+        return get_request::decode(f).error();
+      if (op == opcode::remove)
+        return remove_request::decode(f).error();
+      return select_bucket_request::decode(f).error();
+    };
+    CHECK(decode(frame_builder::request(op).key("k").extras(from_hex("00000001")).build()) ==
+          errc::bad_extras);
+    CHECK(decode(frame_builder::request(op).build()) == errc::bad_key);
+    CHECK(decode(frame_builder::request(op).key("k").value("v").build()) == errc::bad_value);
+    CHECK(decode(frame_builder::response(op).key("k").build()) == errc::unexpected_magic);
+  }
+}
+
+TEST_CASE("mutation responses carry a 16-byte token, no extras, or are refused") {
+  const auto no_token =
+      mutation_response::decode(parse(mutation_response{3, {}}.encode(opcode::set).build()));
+  REQUIRE(no_token);
+  CHECK_FALSE(no_token->token);
+  const auto short_extras =
+      frame_builder::response(opcode::set).extras(from_hex("0000000000000001")).build();
+  CHECK(mutation_response::decode(parse(short_extras)).error() == errc::bad_extras);
+
+  subdoc_multi_mutation_response sd;
+  sd.results = {{0, status::success, {}}};
+  const auto sd_no_token = subdoc_multi_mutation_response::decode(parse(sd.encode().build()));
+  REQUIRE(sd_no_token);
+  CHECK_FALSE(sd_no_token->token);
+  const auto sd_short = frame_builder::response(opcode::subdoc_multi_mutation)
+                            .extras(from_hex("0000000000000001"))
+                            .build();
+  CHECK(subdoc_multi_mutation_response::decode(parse(sd_short)).error() == errc::bad_extras);
+}
+
+TEST_CASE("JSON documents that are not objects are refused with the document's own code") {
+  CHECK(parse_error_map("[]").error() == errc::bad_error_map);
+  CHECK(parse_collections_manifest("[1]").error() == errc::bad_collections_manifest);
+  CHECK(parse_collections_manifest("\"uid\"").error() == errc::bad_collections_manifest);
+}

@@ -13,6 +13,7 @@
 #include <boost/system/result.hpp>
 
 #include "cbes/mcbp/status.hpp"
+#include "cbes/util/error.hpp"
 
 namespace cbes::couchbase {
 
@@ -68,7 +69,7 @@ template <class T>
 using result = boost::system::result<T, error>;
 
 // Lets result<T>::value() throw for callers who prefer exceptions.
-[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
+using util::throw_exception_from_error;
 
 }  // namespace cbes::couchbase
 

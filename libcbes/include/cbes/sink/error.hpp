@@ -11,6 +11,8 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include "cbes/util/error.hpp"
+
 namespace cbes::sink {
 
 // The "cbes.sink" category. Values are stable; never reorder.
@@ -48,7 +50,7 @@ template <class T>
 using result = boost::system::result<T, error>;
 
 // Lets result<T>::value() throw for callers who prefer exceptions.
-[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
+using util::throw_exception_from_error;
 
 }  // namespace cbes::sink
 

@@ -22,6 +22,7 @@
 #include "cbes/mcbp/scram.hpp"
 #include "cbes/mcbp/select_bucket.hpp"
 #include "cbes/mcbp/snappy.hpp"
+#include "cbes/util/error.hpp"
 #include "tls_setup.hpp"
 
 namespace cbes::couchbase {
@@ -275,13 +276,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
           auto self = weak.lock();
           if (!e || !self)
             return;
-          std::string why = "unknown exception";
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& x) {
-            why = x.what();
-          } catch (...) {
-          }
+          const std::string why = util::exception_message(e);
           self->writing = false;
           self->fail(make_error(errc::connection_closed, "connection to " + self->where() + ": " +
                                                              name + " loop failed: " + why));

@@ -19,6 +19,7 @@
 #include "cbes/mcbp/collections_manifest.hpp"
 #include "cbes/mcbp/datatype.hpp"
 #include "cbes/mcbp/snappy.hpp"
+#include "cbes/util/error.hpp"
 
 namespace cbes::dcp {
 
@@ -79,13 +80,7 @@ std::string connection_name(const std::string& agent, std::string id) {
 
 // An exception that escaped the listener or a background task, as a fatal error.
 couchbase::error escaped(std::string_view where, const std::exception_ptr& e) {
-  std::string what = "unknown exception";
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    what = x.what();
-  } catch (...) {
-  }
+  const std::string what = util::exception_message(e);
   return make_error(errc::protocol_error, "the DCP consumer stopped: " + std::string(where) +
                                               " threw: " + what +
                                               " — fix the listener, or report a cbes bug");

@@ -40,6 +40,14 @@ void append_one_line(std::string& out, std::string_view content, bool has_line_b
 
 }  // namespace
 
+// Appends `"name":value}`: the last member of an object and its closing brace.
+void close_with_member(std::string& out, std::string_view name, std::string_view value) {
+  append_json_string(out, name);
+  out += ':';
+  out += value;
+  out += '}';
+}
+
 std::string format_rev(std::uint64_t rev_seqno, std::uint64_t cas, std::uint32_t expiry,
                        std::uint32_t flags) {
   std::string out;
@@ -142,11 +150,10 @@ shaped_document shape_document(const document_event& ev, const doc_structure_set
     append_one_line(body, content, has_line_breaks);
     if (with_meta) {
       body += ',';
-      append_json_string(body, ds.metadata_field_name);
-      body += ':';
-      body += meta;
+      close_with_member(body, ds.metadata_field_name, meta);
+    } else {
+      body += '}';
     }
-    body += '}';
     return out;
   }
   if (!with_meta || collides) {
@@ -170,10 +177,7 @@ shaped_document shape_document(const document_event& ev, const doc_structure_set
   append_one_line(body, content.substr(0, close), has_line_breaks);
   if (!empty_object)
     body += ',';
-  append_json_string(body, ds.metadata_field_name);
-  body += ':';
-  body += meta;
-  body += '}';
+  close_with_member(body, ds.metadata_field_name, meta);
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "cbes/sink/document.hpp"
 #include "cbes/sink/retry_backoff.hpp"
 #include "cbes/sink/type_rules.hpp"
+#include "cbes/util/error.hpp"
 
 namespace cbes::sink {
 namespace {
@@ -136,13 +137,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
   }
 
   void lane_died(std::size_t i, std::exception_ptr e) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      what = x.what();
-    } catch (...) {
-    }
+    const std::string what = util::exception_message(e);
     lanes[i].busy = false;
     fail(make_error(errc::bulk_failed, "the bulk loop of lane " + std::to_string(i) +
                                            " stopped on an exception: " + what));

@@ -10,6 +10,7 @@
 //     static const cbes::util::named_error_category category{"cbes.area", describe};
 //     return category;
 //   }
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -49,5 +50,11 @@ requires requires(const Error& e) {
 [[noreturn]] void throw_exception_from_error(const Error& e, const boost::source_location& loc) {
   boost::throw_exception(std::runtime_error(e.what()), loc);
 }
+
+// The message of an exception caught as a std::exception_ptr (a coroutine's completion handler
+// gets one): what() of a std::exception, else "unknown exception".
+//
+//   co_spawn(ex, loop(), [](std::exception_ptr e) { if (e) log(util::exception_message(e)); });
+std::string exception_message(const std::exception_ptr& e);
 
 }  // namespace cbes::util

@@ -1,3 +1,5 @@
+#include <deque>
+
 #include <catch2/catch.hpp>
 
 #include "cbes/mcbp/cluster_config.hpp"
@@ -19,9 +21,11 @@ using test::to_hex;
 
 namespace {
 
-// Builds, then decodes the bytes again, so each test also proves the frame is well-formed.
-frame parse(const std::string& bytes) {
-  auto f = decode_frame(bytes);
+// Decodes built bytes again, so each test also proves the frame is well-formed. The frame views
+// into the bytes, which callers pass as temporaries: they are kept until the process ends.
+frame parse(std::string bytes) {
+  static std::deque<std::string> kept;
+  auto f = decode_frame(kept.emplace_back(std::move(bytes)));
   REQUIRE(f);
   return f.value();
 }

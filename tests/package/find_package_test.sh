@@ -30,8 +30,8 @@ build_example() {
   cmake --build "$work/example" >/dev/null
 }
 
-# Starts the in-tree cbes-sandbox with the given arguments and prints the URL(s) of its
-# `ready: <service> ...` line.
+# Starts the in-tree cbes-sandbox with the given arguments and sets sandbox_url to the URL(s) of
+# its `ready: <service> ...` line. Not called in $(...): sandbox_pid must reach cleanup().
 start_sandbox() {
   local service=$1
   shift
@@ -42,7 +42,7 @@ start_sandbox() {
     kill -0 "$sandbox_pid" 2>/dev/null || break
     sleep 0.1
   done
-  sed -n "s/^ready: $service //p" "$work/sandbox.log"
+  sandbox_url=$(sed -n "s/^ready: $service //p" "$work/sandbox.log")
 }
 
 case $mode in
@@ -51,7 +51,8 @@ consul)
   test -f "$work/stage/include/consul/client.hpp" || fail "no consul/client.hpp"
   test -f "$work/stage/include/consul/version.hpp" || fail "no generated consul/version.hpp"
   build_example libconsul
-  url=$(start_sandbox consul --consul-port=0)
+  start_sandbox consul --consul-port=0
+  url=$sandbox_url
   [[ -n "$url" ]] || { cat "$work/sandbox.log"; fail "the Consul sandbox did not start"; }
   out=$("$work/example/kv_example" "${url#http://}")
   echo "$out"
@@ -69,7 +70,8 @@ cbes)
   if grep -q consul "$work/example/build.ninja"; then
     fail "the libcbes example links libconsul"
   fi
-  urls=$(start_sandbox couchbase --kv-port=0 --mgmt-port=0)
+  start_sandbox couchbase --kv-port=0 --mgmt-port=0
+  urls=$sandbox_url
   [[ -n "$urls" ]] || { cat "$work/sandbox.log"; fail "the Couchbase sandbox did not start"; }
   out=$("$work/example/kv_example" "${urls%% *}" default Administrator password)
   echo "$out"

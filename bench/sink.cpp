@@ -55,7 +55,8 @@ std::optional<figures> run_sink(const std::string& host, std::size_t docs, int l
         conn.hosts = {host};
         cbes::sink::sink_callbacks callbacks;
         callbacks.on_done = [&](std::span<const cbes::sink::event_done> d) { done += d.size(); };
-        auto made = co_await cbes::sink::sink::connect(io.get_executor(), settings, conn, callbacks);
+        auto made =
+            co_await cbes::sink::sink::connect(io.get_executor(), settings, conn, callbacks);
         if (!made) {
           failure = made.error();
           co_return;

@@ -5,9 +5,7 @@
 namespace cbes::dcp {
 
 backoff::backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, std::uint64_t seed)
-    : base_(std::max(base, std::chrono::milliseconds{1})),
-      cap_(std::max(cap, base_)),
-      rng_(seed) {}
+    : base_(std::max(base, std::chrono::milliseconds{1})), cap_(std::max(cap, base_)), rng_(seed) {}
 
 std::chrono::milliseconds backoff::nominal() const noexcept {
   auto d = base_;

@@ -83,7 +83,8 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
   std::string handle_mutate_in(const mcbp::frame& f, bucket_state& b, std::uint16_t vb,
                                const doc_key& id);
 
-  // Error response; with XERROR a JSON context, without it the remapping / disconnects kv_engine does for clients without XERROR.
+  // Error response; with XERROR a JSON context, without it the remapping / disconnects kv_engine
+  // does for clients without XERROR.
   std::string error(const mcbp::frame& f, mcbp::status s, std::string_view context = {});
   std::string not_my_vbucket(const mcbp::frame& f, const bucket_state& b);
   std::string unknown_collection(const mcbp::frame& f, const bucket_state& b,

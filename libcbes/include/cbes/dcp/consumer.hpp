@@ -62,8 +62,9 @@ struct consumer_options {
   // enable_out_of_order_snapshots=true_with_seqno_advanced (collections-aware
   // connections only): the producer may send a backfill in key order between OSO start/end.
   // Such items carry `event::out_of_order`, and their `position` stays at the seqno before the
-  // OSO start until its end (kv_engine's OSO resume rule); the end is delivered as a `seqno_advanced`
-  // event (not out of order) carrying the new position. Off by default, like the Java client.
+  // OSO start until its end (kv_engine's OSO resume rule); the end is delivered as a
+  // `seqno_advanced` event (not out of order) carrying the new position. Off by default, like the
+  // Java client.
   bool out_of_order_snapshots = false;
   // Stream flags added to every request (ActiveVbOnly is always set).
   std::uint32_t stream_flags = 0;

@@ -1,9 +1,9 @@
 #pragma once
 // The Elasticsearch source document built from a Couchbase document (the Java connector's
-// behaviour): content under "doc" or at the top level, an optional metadata object, counters wrapped
-// as {"value": n}. Content bytes are passed through as written (never re-serialised), so numbers
-// and nulls survive exactly; only line breaks between tokens become spaces, as NDJSON needs one
-// line per source.
+// behaviour): content under "doc" or at the top level, an optional metadata object, counters
+// wrapped as {"value": n}. Content bytes are passed through as written (never re-serialised), so
+// numbers and nulls survive exactly; only line breaks between tokens become spaces, as NDJSON needs
+// one line per source.
 //
 //   cbes::sink::doc_structure_settings ds{.metadata_field_name = "meta"};
 //   auto shaped = cbes::sink::shape_document(event, ds);

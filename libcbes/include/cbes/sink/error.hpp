@@ -24,9 +24,9 @@ enum class errc {
   timeout,                // connect or request deadline passed
   bad_response,           // the server's answer is not what the protocol says
   authentication_failed,  // 401 / 403: the credential settings are wrong or lack privileges
-  unsupported_server,  // too old an Elasticsearch / OpenSearch (the Java connector's behaviour)
-  bulk_failed,         // a bulk request failed for good (fatal verdict or retries exhausted)
-  closed,              // the sink / pool was stopped by its owner
+  unsupported_server,     // too old an Elasticsearch / OpenSearch (the Java connector's behaviour)
+  bulk_failed,            // a bulk request failed for good (fatal verdict or retries exhausted)
+  closed,                 // the sink / pool was stopped by its owner
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -78,7 +78,8 @@ struct sink_settings {
 };
 
 // First configuration error as one line naming the setting, or nullopt when the settings are
-// usable. Rules: the Java connector's `[[elasticsearch.type]]` validation plus the bulk limit ranges.
+// usable. Rules: the Java connector's `[[elasticsearch.type]]` validation plus the bulk limit
+// ranges.
 //
 //   if (auto err = validate(settings)) return fail(*err);
 std::optional<std::string> validate(const sink_settings& settings);

@@ -35,7 +35,8 @@ struct type_match {
   std::string index;
   std::optional<std::string> pipeline;
   std::optional<std::string> routing;
-  // Non-empty when the rule has `routing` but it could not be resolved (the Java connector warns and sends no routing).
+  // Non-empty when the rule has `routing` but it could not be resolved (the Java connector warns
+  // and sends no routing).
   std::string warning;
 };
 

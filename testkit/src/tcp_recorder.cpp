@@ -209,7 +209,8 @@ struct tcp_recorder::impl : std::enable_shared_from_this<impl> {
     std::fwrite(eth.data(), 1, eth.size(), file);
     std::fwrite(iph.data(), 1, iph.size(), file);
     std::fwrite(tcph.data(), 1, tcph.size(), file);
-    std::fwrite(payload.data(), 1, payload.size(), file);
+    if (!payload.empty())  // an empty span's data() may be null, which fwrite must not get
+      std::fwrite(payload.data(), 1, payload.size(), file);
 
     auto& next = c.next_seq[static_cast<std::size_t>(dir)];
     next += static_cast<std::uint32_t>(payload.size());

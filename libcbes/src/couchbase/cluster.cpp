@@ -833,6 +833,18 @@ asio::awaitable<result<mcbp::failover_log>> cluster::failover_log(std::uint16_t 
                                         std::move(target), std::move(cmd));
 }
 
+asio::awaitable<result<mcbp::collections_manifest>> cluster::collections_manifest() {
+  auto p = impl_;
+  target_fn target = [](const topology& t) -> std::optional<vbucket_route> {
+    for (std::size_t j = 0; j < t.nodes.size(); ++j)
+      if (t.nodes[j].kv.port != 0)
+        return vbucket_route{0, j};
+    return std::nullopt;
+  };
+  co_return co_await p->execute_on_node("GET_COLLECTIONS_MANIFEST", std::move(target),
+                                        detail::collections_manifest_command{});
+}
+
 asio::awaitable<result<std::uint32_t>> cluster::collection_id(collection coll) {
   auto p = impl_;
   co_return co_await p->resolve(coll);

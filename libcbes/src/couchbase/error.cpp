@@ -5,18 +5,16 @@
 namespace cbes::couchbase {
 namespace {
 
+static_assert(util::same_transport_codes<errc>(), "errc must start with util::transport_errc");
+
 std::string describe(int ev) {
   switch (static_cast<errc>(ev)) {
     case errc::ok:
-      return "success";
     case errc::invalid_argument:
-      return "invalid argument";
     case errc::connection_failed:
-      return "connection failed";
     case errc::connection_closed:
-      return "connection closed";
     case errc::timeout:
-      return "timed out";
+      return util::transport_message(ev);
     case errc::authentication_failed:
       return "authentication failed";
     case errc::no_sasl_mechanism:

@@ -180,4 +180,20 @@ result<mcbp::failover_log> failover_log_command::decode(const mcbp::frame& f, st
   return std::move(*log);
 }
 
+mcbp::frame_builder collections_manifest_command::encode() const {
+  return mcbp::get_collections_manifest_request{}.encode();
+}
+
+result<mcbp::collections_manifest> collections_manifest_command::decode(
+    const mcbp::frame& f, std::uint16_t, const std::string& what) const {
+  auto resp = mcbp::get_collections_manifest_response::decode(f);
+  if (!resp)
+    return make_error(errc::protocol_error, what + ": " + resp.error().message());
+  auto manifest = mcbp::parse_collections_manifest(resp->json);
+  if (!manifest)
+    return make_error(errc::protocol_error, what + ": the collections manifest does not parse (" +
+                                                manifest.error().message() + ")");
+  return std::move(*manifest);
+}
+
 }  // namespace cbes::couchbase::detail

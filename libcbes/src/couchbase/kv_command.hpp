@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cbes/couchbase/cluster.hpp"
+#include "cbes/mcbp/collections_manifest.hpp"
 #include "cbes/mcbp/dcp.hpp"
 #include "cbes/mcbp/document.hpp"
 #include "cbes/mcbp/frame.hpp"
@@ -122,6 +123,14 @@ struct failover_log_command : read_command {
   mcbp::frame_builder encode() const;
   result<mcbp::failover_log> decode(const mcbp::frame& f, std::uint16_t vbucket,
                                     const std::string& what) const;
+};
+
+struct collections_manifest_command : read_command {
+  using result_type = mcbp::collections_manifest;
+
+  mcbp::frame_builder encode() const;
+  result<mcbp::collections_manifest> decode(const mcbp::frame& f, std::uint16_t vbucket,
+                                            const std::string& what) const;
 };
 
 }  // namespace cbes::couchbase::detail

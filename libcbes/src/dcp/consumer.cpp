@@ -978,26 +978,9 @@ asio::awaitable<result<resolved_filter>> resolve_filter(couchbase::cluster& cl,
   if (!o.collections.empty() && !o.scope.empty())
     co_return make_error(errc::invalid_argument,
                          "a DCP filter takes a scope or a list of collections, not both");
-  auto topo = cl.current_topology();
-  auto kv = topo->kv_endpoints();
-  if (kv.empty())
-    co_return make_error(errc::no_config, "no KV node to read the collections manifest from");
-  auto copts = cl.connection_options_for(kv.front());
-  copts.config_push = false;
-  auto c = co_await couchbase::connection::open(cl.get_executor(), copts);
-  if (!c)
-    co_return c.error();
-  auto req = mcbp::get_collections_manifest_request{}.encode();
-  auto r = co_await (*c)->execute(std::move(req), o.request_timeout);
-  (*c)->close();
-  if (!r)
-    co_return r.error();
-  auto resp = mcbp::get_collections_manifest_response::decode(r->view());
-  if (!resp || r->view().status() != mcbp::status::success)
-    co_return make_error(errc::protocol_error, "could not read the collections manifest");
-  auto manifest = mcbp::parse_collections_manifest(resp->json);
+  auto manifest = co_await cl.collections_manifest();
   if (!manifest)
-    co_return make_error(errc::protocol_error, "bad collections manifest");
+    co_return manifest.error();
   mcbp::stream_filter f;
   if (!o.scope.empty()) {
     auto sid = manifest->scope_id(o.scope);

@@ -314,7 +314,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
   result<void> enqueue(document_event ev) {
     const std::size_t li = ev.vbucket % lanes.size();
     lane& l = lanes[li];
-    const event_done base{ev.vbucket, ev.vbuuid, ev.seqno, event_outcome::skipped};
+    const event_done base{ev.vbucket, ev.vbuuid, ev.seqno, event_outcome::skipped, ev.token};
     type_match m = rules.match(ev);
     if (!m.warning.empty())
       warn(m.warning);

@@ -57,6 +57,14 @@ TEST_CASE("the error categories keep their names and messages") {
         "KeyEnoent (0x01)");
 }
 
+TEST_CASE("couchbase and sink share the transport codes' messages") {
+  CHECK(cbes::couchbase::make_error_code(cbes::couchbase::errc::connection_closed).message() ==
+        "connection closed");
+  CHECK(cbes::sink::make_error_code(cbes::sink::errc::timeout).message() == "timed out");
+  CHECK(cbes::couchbase::make_error_code(cbes::couchbase::errc::ok).message() == "success");
+  CHECK(cbes::util::transport_message(99) == "unknown error");
+}
+
 TEST_CASE("couchbase and sink results throw runtime_error with their what()") {
   const cbes::couchbase::result<int> cb =
       cbes::couchbase::make_error(cbes::couchbase::errc::timeout, "no answer within 2s");

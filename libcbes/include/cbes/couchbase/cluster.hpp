@@ -30,6 +30,7 @@
 #include "cbes/couchbase/connection.hpp"
 #include "cbes/couchbase/error.hpp"
 #include "cbes/couchbase/topology.hpp"
+#include "cbes/mcbp/collections_manifest.hpp"
 #include "cbes/mcbp/dcp.hpp"
 #include "cbes/mcbp/document.hpp"
 #include "cbes/mcbp/sasl.hpp"
@@ -199,6 +200,12 @@ class cluster {
   //
   //   auto log = co_await c->failover_log(12);   // log->front().vbucket_uuid
   boost::asio::awaitable<result<mcbp::failover_log>> failover_log(std::uint16_t vbucket);
+
+  // The bucket's collections manifest (GET_COLLECTIONS_MANIFEST) from some KV node: scope and
+  // collection names and ids, e.g. to name the collection of a DCP event.
+  //
+  //   auto m = co_await c->collections_manifest();   // m->scopes[0].collections[0].name
+  boost::asio::awaitable<result<mcbp::collections_manifest>> collections_manifest();
 
   // The id of a collection (GET_COLLECTION_ID, cached). errc::unknown_collection when absent.
   //

@@ -25,6 +25,9 @@ struct document_event {
   std::uint16_t vbucket = 0;
   std::uint64_t vbuuid = 0;
   std::uint64_t seqno = 0;
+  // The caller's own value, echoed in event_done: the connector puts the position it will
+  // checkpoint there (inside an Out-of-Order snapshot the seqno is not that position).
+  std::uint64_t token = 0;
 };
 
 // `<scope>.<collection>.<id>`, the key type rules match when matchOnQualifiedKey = true.

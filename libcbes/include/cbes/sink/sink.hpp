@@ -47,6 +47,7 @@ struct event_done {
   std::uint64_t vbuuid = 0;
   std::uint64_t seqno = 0;
   event_outcome outcome = event_outcome::indexed;
+  std::uint64_t token = 0;  // the event's document_event::token
 };
 
 struct sink_counters {

@@ -40,6 +40,37 @@ class named_error_category final : public boost::system::error_category {
 };
 #pragma GCC diagnostic pop
 
+// The codes every network-facing area starts its errc with, in this order and with these values,
+// so that their messages are written once. An area's enum repeats them and checks the values:
+//
+//   enum class errc { ok = 0, invalid_argument = 1, connection_failed, connection_closed, timeout,
+//                     ...the area's own codes... };
+//   static_assert(util::same_transport_codes<errc>());
+//   // in its describe(): case errc::ok: ... case errc::timeout: return
+//   util::transport_message(ev);
+enum class transport_errc {
+  ok = 0,
+  invalid_argument,
+  connection_failed,
+  connection_closed,
+  timeout
+};
+
+template <class Errc>
+constexpr bool same_transport_codes() {
+  return static_cast<int>(Errc::ok) == static_cast<int>(transport_errc::ok) &&
+         static_cast<int>(Errc::invalid_argument) ==
+             static_cast<int>(transport_errc::invalid_argument) &&
+         static_cast<int>(Errc::connection_failed) ==
+             static_cast<int>(transport_errc::connection_failed) &&
+         static_cast<int>(Errc::connection_closed) ==
+             static_cast<int>(transport_errc::connection_closed) &&
+         static_cast<int>(Errc::timeout) == static_cast<int>(transport_errc::timeout);
+}
+
+// The message of one of the transport_errc values ("connection closed", ...).
+std::string transport_message(int ev);
+
 // What result<T, Error>::value() throws for an area's error: std::runtime_error with e.what().
 // An area brings it into its own namespace (`using util::throw_exception_from_error;`) so that
 // boost::system::result finds it by argument-dependent lookup.

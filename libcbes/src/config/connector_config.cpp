@@ -4,6 +4,7 @@
 #include <cctype>
 #include <limits>
 
+#include "cbes/config/conversions.hpp"
 #include "cbes/couchbase/seed.hpp"
 #include "cbes/util/units.hpp"
 #include "secret_file.hpp"

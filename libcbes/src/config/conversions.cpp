@@ -1,7 +1,7 @@
 // The config's conversions to the option structs of the couchbase, dcp and sink layers.
 #include <string_view>
 
-#include "cbes/config/connector_config.hpp"
+#include "cbes/config/conversions.hpp"
 
 namespace cbes::config {
 namespace {

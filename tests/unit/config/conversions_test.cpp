@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "cbes/config/conversions.hpp"
 #include "cbes/couchbase/seed.hpp"
 #include "fixture.hpp"
 

@@ -32,9 +32,6 @@
 #include "cbes/config/error.hpp"
 #include "cbes/config/load_options.hpp"
 #include "cbes/config/secret.hpp"
-#include "cbes/couchbase/cluster.hpp"
-#include "cbes/dcp/consumer.hpp"
-#include "cbes/sink/http_pool.hpp"
 #include "cbes/sink/settings.hpp"
 
 namespace cbes::config {
@@ -46,6 +43,7 @@ inline constexpr int max_total_members = 1024;
 enum class redaction_level { none, partial, full };
 enum class default_checkpoint { zero, now };
 
+// "NONE" / "PARTIAL" / "FULL" and "ZERO" / "NOW", as the config writes them.
 std::string_view to_string(redaction_level level) noexcept;
 std::string_view to_string(default_checkpoint checkpoint) noexcept;
 
@@ -146,6 +144,8 @@ struct connector_config {
 
 // Reads, substitutes and validates a connector config file. A missing file gives
 // "Config file not found at <absolute path>".
+//
+//   auto cfg = load_connector_config("config/default-connector.toml", {});
 result<connector_config> load_connector_config(const std::filesystem::path& file,
                                                const load_options& options);
 
@@ -155,32 +155,10 @@ result<connector_config> load_connector_config(const std::filesystem::path& file
 result<connector_config> parse_connector_config(std::string_view text, std::string_view origin,
                                                 const load_options& options);
 
-// Options for the bucket that is streamed (DCP): seeds, TLS, credentials, network, timeouts.
-couchbase::cluster_options cluster_options(const connector_config& config);
-
-// Options for the bucket that holds the checkpoints (`metadataBucket`, else `bucket`).
-couchbase::cluster_options metadata_cluster_options(const connector_config& config);
-
-// The checkpoints' collection (`metadataCollection`).
-couchbase::collection metadata_collection(const connector_config& config);
-
-// DCP consumer options: flow-control buffer, compression, scope / collections filter, and a
-// connection name "cbes/<group>/<member>" so workers of one group do not kick each other out.
-dcp::consumer_options consumer_options(const connector_config& config);
-
-// Connection settings of the Elasticsearch sink: hosts (port 443 by default in Elastic Cloud
-// mode), basic auth or the Elastic Cloud API key, TLS, and the request deadline
-// max(60 s, bulk timeout + 3 s).
-sink::connection_settings sink_connection_settings(const connector_config& config);
-
-// The couchbase `hosts` as a seed list for couchbase::parse_seeds(): a `host:port` without
-// `=kind` becomes `host:port=manager`, as the Java connector reads it.
-//
-//   seed_list({"cb1", "cb2:8091", "cb3:11210=kv"});  // "cb1,cb2:8091=manager,cb3:11210=kv"
-std::string seed_list(const std::vector<std::string>& hosts);
-
 // The effective configuration for the startup log, one setting group per line; passwords and
 // tokens appear as "<redacted>".
+//
+//   log_info("effective configuration:\n" + redacted_summary(cfg));
 std::string redacted_summary(const connector_config& config);
 
 }  // namespace cbes::config

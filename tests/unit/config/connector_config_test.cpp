@@ -612,3 +612,20 @@ TEST_CASE("config: the example connector config and its password files load") {
   CHECK(r->elasticsearch.sink.rejection_log.index == "cbes-rejects");
   CHECK(cbes::sink::validate(r->elasticsearch.sink) == std::nullopt);
 }
+
+TEST_CASE("config: a malformed host is reported at its element of `hosts`") {
+  config_env env;
+  auto es = env.parse(replacing("hosts = ['127.0.0.1']\npathToPassword = 'es.toml'",
+                                "hosts = ['es1', 'es2:99999']\npathToPassword = 'es.toml'"));
+  REQUIRE_FALSE(es);
+  CHECK_THAT(problems(es), Contains("elasticsearch.hosts[1] at test.toml:10:17: 'es2:99999': "));
+  auto cb = env.parse(replacing("hosts = ['127.0.0.1']\npathToPassword = 'cb.toml'",
+                                "hosts = ['cb1:notaport']\npathToPassword = 'cb.toml'"));
+  REQUIRE_FALSE(cb);
+  CHECK_THAT(problems(cb), Contains("couchbase.hosts[0] at test.toml:7:10: "));
+  CHECK_THAT(problems(cb), Contains("cb1:notaport"));
+  auto empty = env.parse(replacing("hosts = ['127.0.0.1']\npathToPassword = 'cb.toml'",
+                                   "hosts = []\npathToPassword = 'cb.toml'"));
+  CHECK_THAT(problems(empty),
+             Contains("couchbase.hosts at test.toml:7:1: must name at least one host"));
+}

@@ -87,14 +87,9 @@ std::string encode_backup(const backup& b) {
 }
 
 result<backup> decode_backup(std::string_view text) {
-  boost::system::error_code ec;
-  auto root = json::parse(text, ec);
-  if (ec)
-    return make_error(errc::invalid_backup,
-                      "the checkpoint file is not valid JSON (" + ec.message() + ")");
-  const auto* o = root.if_object();
+  auto o = detail::parse_object(text, "the checkpoint file", errc::invalid_backup);
   if (!o)
-    return make_error(errc::invalid_backup, "the checkpoint file must hold a JSON object");
+    return o.error();
   const auto* version = o->if_contains("formatVersion");
   if (!version || !version->is_number() || !version->is_int64() || version->get_int64() != 1)
     return make_error(errc::format_version,

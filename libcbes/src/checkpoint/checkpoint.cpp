@@ -38,6 +38,17 @@ result<std::uint64_t> long_member(const json::object& o, std::string_view key,
 
 }  // namespace
 
+result<json::object> parse_object(std::string_view text, std::string_view what, errc code) {
+  boost::system::error_code ec;
+  auto root = json::parse(text, ec);
+  if (ec)
+    return make_error(code, std::string(what) + " is not valid JSON (" + ec.message() + ")");
+  auto* o = root.if_object();
+  if (!o)
+    return make_error(code, std::string(what) + " must be a JSON object");
+  return std::move(*o);
+}
+
 void append_checkpoint_json(std::string& out, const checkpoint& cp) {
   out += R"({"vbuuid":)";
   append_long(out, cp.vbuuid);
@@ -99,14 +110,9 @@ std::string encode_xattr(const checkpoint& cp, std::string_view bucket_uuid) {
 }
 
 result<checkpoint> decode_xattr(std::string_view text) {
-  boost::system::error_code ec;
-  auto root = json::parse(text, ec);
-  if (ec)
-    return make_error(errc::invalid_document,
-                      "checkpoint xattr is not valid JSON (" + ec.message() + ")");
-  const auto* o = root.if_object();
+  auto o = detail::parse_object(text, "checkpoint xattr", errc::invalid_document);
   if (!o)
-    return make_error(errc::invalid_document, "checkpoint xattr must be a JSON object");
+    return o.error();
   const auto* cp = o->if_contains("checkpoint");
   if (!cp)
     return make_error(errc::invalid_document, "checkpoint xattr lacks the key checkpoint");

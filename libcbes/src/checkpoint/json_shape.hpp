@@ -3,12 +3,16 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "cbes/checkpoint/checkpoint.hpp"
 #include "cbes/checkpoint/error.hpp"
 
 namespace cbes::checkpoint::detail {
+
+// Parses `text` as one JSON object; `what` names it in messages ("the checkpoint file").
+result<boost::json::object> parse_object(std::string_view text, std::string_view what, errc code);
 
 // Appends {"vbuuid":..,"seqno":..,"snapshot":{"startSeqno":..,"endSeqno":..}}, numbers as Java
 // longs (two's complement).

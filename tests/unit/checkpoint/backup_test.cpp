@@ -122,7 +122,7 @@ TEST_CASE("a malformed backup file is a one-line error naming the key") {
   for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
            {"", "not valid JSON"},
            {"{\"formatVersion\":1,", "not valid JSON"},
-           {"[]", "must hold a JSON object"},
+           {"[]", "must be a JSON object"},
            {R"({"formatVersion":1,"bucketUuid":7,"vbuckets":{}})", "bucketUuid must be a string"},
            {R"({"formatVersion":1,"vbuckets":{}})", "bucketUuid must be a string"},
            {R"({"formatVersion":1,"bucketUuid":"u"})", "vbuckets must be an object"},

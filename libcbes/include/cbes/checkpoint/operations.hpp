@@ -38,7 +38,7 @@ boost::asio::awaitable<result<void>> restore_backup(store& s, backup b, bucket_i
 // "Now" for every vbucket of the source bucket: vbuuid = newest failover-log entry, seqno =
 // current high seqno, snapshot = seqno/seqno; saved to `s` and returned. A vbucket without an
 // active copy (failover in progress) is waited for, up to `wait_for_active` (default 30 s),
-// rather than skipped (the Java tool's behaviour since 4.2).
+// rather than skipped (the Java tool waits too).
 //
 //   auto now = co_await catch_up(store, *source);
 boost::asio::awaitable<result<checkpoint_map>> catch_up(store& s, couchbase::cluster& source);

@@ -859,6 +859,10 @@ std::shared_ptr<const topology> cluster::current_topology() const {
   return impl_->topo;
 }
 
+std::string cluster::bucket_uuid() const {
+  return impl_->topo->bucket_uuid;
+}
+
 const std::string& cluster::current_config_json() const {
   return impl_->config_json;
 }

@@ -100,6 +100,7 @@ result<topology> make_topology(const mcbp::bucket_config& config, std::string_vi
   topology t;
   t.rev_epoch = config.rev_epoch;
   t.rev = config.rev;
+  t.bucket_uuid = config.uuid;
   t.network = network.empty() || network == "auto" ? "default" : std::string(network);
   const bool alternate = t.network != "default";
   const char* kv_service = tls ? "kvSSL" : "kv";

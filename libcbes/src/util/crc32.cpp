@@ -21,7 +21,11 @@ constexpr auto crc_table = make_table();
 }  // namespace
 
 std::uint32_t crc32(std::string_view bytes) {
-  std::uint32_t crc = 0xffffffffU;
+  return crc32(bytes, 0);
+}
+
+std::uint32_t crc32(std::string_view bytes, std::uint32_t previous) {
+  std::uint32_t crc = previous ^ 0xffffffffU;
   for (char ch : bytes)
     crc = crc_table[(crc ^ static_cast<std::uint8_t>(ch)) & 0xffU] ^ (crc >> 8);
   return crc ^ 0xffffffffU;

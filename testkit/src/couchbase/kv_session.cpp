@@ -680,8 +680,12 @@ std::string kv_session::handle_store(const mcbp::frame& f, bucket_state& b, std:
   }
   if (cur && mcbp::find_frame_info(f.framing_extras, mcbp::request_frame_info::preserve_ttl))
     next.expiry = cur->expiry;
+  // A full-document write without an xattr section keeps the system xattrs (keys starting with
+  // '_') and drops the user ones, as kv_engine's mutation path does.
   if (cur && !mcbp::has(f.datatype(), mcbp::datatype::xattr))
-    next.xattrs = cur->xattrs;  // a plain SET keeps the document's xattrs
+    for (const auto& x : cur->xattrs)
+      if (!x.key.empty() && x.key.front() == '_')
+        next.xattrs.push_back(x);
   next.cas = state.next_cas();
   const item& stored = state.write(b, vb, std::move(next));
   return mutation_done(f, b, vb, stored);

@@ -217,6 +217,10 @@ class cluster {
 
   // The current topology (never null after connect()).
   std::shared_ptr<const topology> current_topology() const;
+  // The bucket's uuid from the current config (changes only when the bucket is re-created).
+  //
+  //   if (backup.bucket_uuid != c->bucket_uuid()) ...
+  std::string bucket_uuid() const;
   // The raw JSON of the current config, e.g. for the DCP consumer.
   const std::string& current_config_json() const;
   // Subscribes `handler` to every applied (newer) config. Subscriptions accumulate: adding one

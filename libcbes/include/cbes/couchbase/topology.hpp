@@ -46,6 +46,9 @@ struct vbucket_route {
 struct topology {
   std::int64_t rev_epoch = 0;
   std::int64_t rev = 0;
+  // The bucket's `uuid`: a new one each time a bucket of that name is created, so a checkpoint
+  // backup can tell a re-created bucket from the one it was taken from.
+  std::string bucket_uuid;
   std::string network;                  // "default" or an alternate network name
   std::vector<node> nodes;              // in vBucketServerMap.serverList order
   std::vector<std::int32_t> vb_active;  // vbucket → index into nodes, -1 = no active copy

@@ -11,6 +11,9 @@ namespace cbes::util {
 
 // Reflected polynomial 0xedb88320, initial value and final xor 0xffffffff.
 std::uint32_t crc32(std::string_view bytes);
+// Continues a CRC over more bytes (zlib's `crc32(crc, buf, len)`): crc32(b, crc32(a)) ==
+// crc32(a + b), so a common prefix is hashed once (checkpoint key salts try many suffixes).
+std::uint32_t crc32(std::string_view bytes, std::uint32_t previous);
 
 // `((crc32(key) >> 16) & 0x7fff) & (num_vbuckets - 1)`; `num_vbuckets` must be a power of two
 // (Couchbase buckets have 1024, 128 or 64). Returns 0 when num_vbuckets is 0.

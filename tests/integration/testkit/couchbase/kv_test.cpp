@@ -313,6 +313,24 @@ TEST_CASE("SET with the XATTR datatype stores xattrs that GET does not return") 
   CHECK(cluster.get("default", "xa")->xattrs.size() == 1);
 }
 
+TEST_CASE("a plain SET keeps the system xattrs and drops the user xattrs, like kv_engine") {
+  couchbase_cluster cluster;
+  cluster.start();
+  kv_client c{cluster.kv_port()};
+  c.bootstrap();
+  store_request r{store_operation::set, c.key("px"),
+                  encode_xattrs({{"_sys", "1"}, {"user", "2"}}, "old")};
+  r.datatype = datatype::xattr;
+  REQUIRE(c.call(r.encode().vbucket(vb_of("px"))).view().status() == status::success);
+  REQUIRE(set(c, "px", "").view().status() == status::success);
+  auto doc = cluster.get("default", "px");
+  REQUIRE(doc);
+  CHECK(doc->value.empty());
+  CHECK_FALSE(doc->json);
+  REQUIRE(doc->xattrs.size() == 1);
+  CHECK(doc->xattrs[0].first == "_sys");
+}
+
 TEST_CASE("load_sample writes travel-sample shaped documents") {
   couchbase_cluster cluster;
   cluster.start();

@@ -20,6 +20,7 @@
 
 #include "cbes/metrics/dropwizard.hpp"
 #include "cbes/metrics/prometheus.hpp"
+#include "cbes/util/error.hpp"
 #include "cbes/version.hpp"
 #include "json_text.hpp"
 
@@ -240,7 +241,14 @@ asio::awaitable<void> http_server::impl::serve(std::shared_ptr<impl> self, tcp::
             .method = req.method_string(),
             .path = target.substr(0, q),
             .query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1)};
-        reply = self->answer(r);
+        // A callback that throws (a gauge, /ready, an embedder's route) costs this request a
+        // 500, not the connection or the server.
+        try {
+          reply = self->answer(r);
+        } catch (...) {
+          reply = error_reply(
+              500, "internal error: " + util::exception_message(std::current_exception()));
+        }
       }
       res = make_response(reply, req.version(), keep_alive, head);
       if (reply.status == 405)

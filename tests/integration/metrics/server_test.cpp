@@ -377,3 +377,17 @@ TEST_CASE("without an address the server listens on every interface") {
   REQUIRE(resp);
   CHECK(resp->status == 200);
 }
+
+TEST_CASE("a callback that throws costs its request a 500, not the server") {
+  server_sources src{.ready = []() -> std::optional<std::string> {
+    throw std::runtime_error("state unavailable");
+  }};
+  running_server s({}, src);
+  raw_client c(s.server->port());
+  c.send(get("/ready"));
+  const auto r = c.read_response();
+  CHECK(r.status == 500);
+  CHECK(r.body.find("state unavailable") != std::string::npos);
+  c.send(get("/health"));  // same connection, still served
+  CHECK(c.read_response().status == 200);
+}

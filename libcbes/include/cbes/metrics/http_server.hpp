@@ -58,7 +58,9 @@ struct server_settings {
 };
 
 // Where the built-in routes get their content. Callbacks run on the server's strand and must be
-// safe to call from there.
+// safe to call from there; one that throws makes that request a 500. What they reference (and
+// `meters`) must outlive the server's handlers: stop() the server and let its executor finish
+// (or stop) before destroying them.
 struct server_sources {
   const registry* meters = nullptr;  // nullptr: the metrics routes show an empty registry
   // "<member number>/<total members>" for /info; empty function: no "membership" member.

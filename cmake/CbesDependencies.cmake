@@ -1,10 +1,10 @@
-# Debian 12 packages: Boost 1.81 (headers, json, url, system, program_options), toml11, Catch2 v2,
+# Debian 12 packages: Boost 1.81 (headers, json, url, system, program_options, log), toml11, Catch2 v2,
 # OpenSSL, snappy. Boost.JSON and Boost.URL are linked as compiled libraries, never src.hpp;
 # Boost.Regex and Boost.System are header-only since 1.76 and 1.69.
 find_package(Threads REQUIRED)
 # CONFIG: Boost's own BoostConfig.cmake (libboost1.81-dev ships it), not CMake's FindBoost module,
 # which warns about every Boost newer than the CMake release it came with.
-find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json url system program_options)
+find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json url system program_options log)
 find_package(OpenSSL REQUIRED)
 
 # Snappy (Debian libsnappy-dev): the mcbp codec inflates/deflates values with datatype bit 0x02

@@ -16,7 +16,7 @@ install_test_deps() {
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
-  libboost-program-options1.81-dev libboost-regex1.81-dev
+  libboost-program-options1.81-dev libboost-regex1.81-dev libboost-log1.81-dev
   libtoml11-dev catch2 libssl-dev libsnappy-dev openssl curl
 )
 # Stock third-party clients the compatibility tests drive against the fakes.

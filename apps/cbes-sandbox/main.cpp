@@ -71,6 +71,9 @@ service_kind couchbase_service() {
             "replicas", po::value<int>()->default_value(0), "replicas (0-3)")(
             "username", po::value<std::string>()->default_value("Administrator"), "Couchbase user")(
             "password", po::value<std::string>()->default_value("password"), "Couchbase password")(
+            "reader-without-dcp", po::value<std::string>()->default_value(""),
+            "also a user NAME:PASSWORD who may read documents but lacks the Data DCP Reader "
+            "role (DCP_OPEN answers Eaccess), for trying a connector's error")(
             "load-sample", po::value<int>()->default_value(0),
             "load N travel-sample-like documents")("kv-tls-cert",
                                                    po::value<std::string>()->default_value(""),
@@ -95,6 +98,12 @@ service_kind couchbase_service() {
         o.buckets = {{vm["bucket"].as<std::string>(), static_cast<std::uint16_t>(vbs),
                       in_range("replicas", 0, 3)}};
         o.users = {{vm["username"].as<std::string>(), vm["password"].as<std::string>(), {}}};
+        if (const auto& r = vm["reader-without-dcp"].as<std::string>(); !r.empty()) {
+          const auto colon = r.find(':');
+          if (colon == std::string::npos || colon == 0)
+            throw po::error("--reader-without-dcp takes NAME:PASSWORD, got '" + r + "'");
+          o.users.push_back({r.substr(0, colon), r.substr(colon + 1), {}, false});
+        }
         o.tls_cert_file = vm["kv-tls-cert"].as<std::string>();
         o.tls_key_file = vm["kv-tls-key"].as<std::string>();
         auto sample = static_cast<std::size_t>(in_range("load-sample", 0, 10000000));

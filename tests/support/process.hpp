@@ -137,6 +137,12 @@ class process {
       const pid_t r = ::waitpid(pid_, &status, WNOHANG);
       if (r == pid_) {
         exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        // What it wrote last is still in the pipe: read it (bounded, in case a grandchild
+        // still holds the pipe open).
+        const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (std::chrono::steady_clock::now() < drain_until &&
+               read_some(std::chrono::milliseconds(100)) && out_fd_ >= 0) {
+        }
         return exit_code_;
       }
       if (std::chrono::steady_clock::now() >= deadline)

@@ -1,5 +1,7 @@
 #include "cbes/sink/sink.hpp"
 
+#include "cbes/util/redaction.hpp"
+
 #include <deque>
 #include <random>
 #include <unordered_set>
@@ -254,12 +256,14 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
         case item_outcome::rejected:
           done.outcome = event_outcome::rejected;
           ++counters.docs_rejected;
-          warn("permanent failure to write document '" + a.id + "' to index '" + a.index +
-               "' (status " + std::to_string(v.items[i].status) + "): " + v.items[i].error);
+          warn("permanent failure to write document '" + util::user_data(a.id) + "' to index '" +
+               a.index + "' (status " + std::to_string(v.items[i].status) +
+               "): " + v.items[i].error);
           break;
         case item_outcome::dropped:
           ++counters.rejection_log_failures;
-          warn("could not write the rejection-log entry for '" + a.id + "': " + v.items[i].error);
+          warn("could not write the rejection-log entry for '" + util::user_data(a.id) +
+               "': " + v.items[i].error);
           break;
         case item_outcome::retry:
           break;
@@ -285,8 +289,9 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     if (!delay)
       co_return exhausted(next.backoff, reason);
     counters.retried_items += v.retry.size();
-    warn("retrying '" + next.actions.front().id + "' (and " + std::to_string(v.retry.size() - 1) +
-         " others) in " + std::to_string(delay->count()) + " ms due to: " + reason);
+    warn("retrying '" + util::user_data(next.actions.front().id) + "' (and " +
+         std::to_string(v.retry.size() - 1) + " others) in " + std::to_string(delay->count()) +
+         " ms due to: " + reason);
     if (!co_await sleep(*delay))
       co_return *unusable();
     co_return next;
@@ -296,9 +301,10 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
   void reject_before_send(lane& l, const document_event& ev, const type_match& m,
                           std::string_view reason) {
     const std::uint64_t tag = l.entries.size();
-    l.entries.push_back({{ev.vbucket, ev.vbuuid, ev.seqno, event_outcome::rejected}});
+    l.entries.push_back({{ev.vbucket, ev.vbuuid, ev.seqno, event_outcome::rejected, ev.token}});
     ++counters.docs_rejected;
-    warn("rejected document '" + ev.key + "' before sending: " + std::string(reason));
+    warn("rejected document '" + util::user_data(ev.key) +
+         "' before sending: " + std::string(reason));
     if (settings.rejection_log.index.empty())
       return;
     auto unsent = bulk_action::index_doc(ev.key, m.index, {});
@@ -356,7 +362,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     const auto outcome =
         action.type == action_type::index ? event_outcome::indexed : event_outcome::deleted;
     action.tag = l.entries.size();
-    l.entries.push_back({{base.vbucket, base.vbuuid, base.seqno, outcome}});
+    l.entries.push_back({{base.vbucket, base.vbuuid, base.seqno, outcome, base.token}});
     const std::string id = action.id;
     const std::string index = action.index;
     auto added = l.builder.add(std::move(action));
@@ -366,8 +372,8 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
       ++counters.docs_rejected;
       if (!settings.rejection_log.index.empty())
         ++counters.rejection_log_failures;  // its `_id` is just as invalid there
-      warn("rejected document '" + id.substr(0, 64) +
-           "...': its ID is empty or longer than 512 bytes, which Elasticsearch refuses");
+      warn("rejected document '" + util::user_data(id.substr(0, 64) + "...") +
+           "': its ID is empty or longer than 512 bytes, which Elasticsearch refuses");
     } else if (added.replaced_tag) {
       l.entries[*added.replaced_tag].done.outcome = event_outcome::superseded;
       ++counters.docs_superseded;

@@ -1,0 +1,79 @@
+// The README's copy-paste session for `cbes` and the checkpoint tools, run as written: the block
+// after `<!-- readme-session: connector -->` goes to bash from the source folder, with
+// `build/bin/` pointing at this build. It uses the sandbox's fixed default ports (as a reader
+// would), so it checks first that they are free.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "support/process.hpp"
+
+namespace {
+
+std::string readme_block(const std::string& marker) {
+  std::ifstream in(std::string(CBES_SOURCE_DIR) + "/README.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  const auto at = text.find("<!-- readme-session: " + marker + " -->");
+  REQUIRE(at != std::string::npos);
+  const auto start = text.find("```sh\n", at);
+  REQUIRE(start != std::string::npos);
+  const auto end = text.find("```\n", start + 6);
+  REQUIRE(end != std::string::npos);
+  return text.substr(start + 6, end - start - 6);
+}
+
+bool port_free(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("the README's cbes session runs as written") {
+  for (int port : {8091, 9200, 11210, 31415}) {
+    INFO("port " << port << " is taken: stop what listens there (a running sandbox?)");
+    REQUIRE(port_free(port));
+  }
+  std::string block = readme_block("connector");
+  block =
+      std::regex_replace(block, std::regex("build/bin/"), std::string(CBES_BINARY_DIR) + "/bin/");
+  const std::string script = std::string(CBES_BINARY_DIR) + "/tmp/readme-connector-session.sh";
+  {
+    std::ofstream f(script);
+    // Whatever happens, no background job outlives the session.
+    f << "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n" << block;
+  }
+  cbes::test::process::options o;
+  o.working_directory = CBES_SOURCE_DIR;
+  cbes::test::process session({"/bin/bash", script}, o);
+  const auto code = session.wait_exit(std::chrono::minutes(3));
+  const std::string out = session.output();
+  INFO(out << "\n--- stderr:\n" << session.errors());
+  REQUIRE(code.has_value());
+  CHECK(out.find("ready: streaming 1024 of 1024 vbuckets") != std::string::npos);
+  CHECK(out.find("\"ready\":true") != std::string::npos);
+  CHECK(std::regex_search(out, std::regex(R"(\{"count":[0-9]+)")));
+  CHECK(std::regex_search(out, std::regex("cbes_backlog(\\{[^}]*\\})? [0-9]")));
+  CHECK(out.find(
+            "Wrote checkpoint for connector 'example-group' to file /tmp/cbes-checkpoint.json") !=
+        std::string::npos);
+  CHECK(out.find("Cleared checkpoint for connector 'example-group'.") != std::string::npos);
+  CHECK(out.find("Restored checkpoint for connector 'example-group' from file "
+                 "/tmp/cbes-checkpoint.json") != std::string::npos);
+}

@@ -19,6 +19,11 @@ namespace {
 // The Java connector's xattr name.
 constexpr const char* xattr_name = "cbes";
 
+// The body's flags as the Java connector writes them (Java SDK 3's RawBinaryTranscoder:
+// CodecFlags.BINARY_COMPAT_FLAGS = common flags "binary" 3 << 24 | legacy binary 8 << 8), so SDKs
+// and tools that decode a body by its flags see binary, not JSON.
+constexpr std::uint32_t java_binary_flags = (3U << 24) | (8U << 8);
+
 // Truncated exponential backoff with full jitter, bounded by the pass deadline: retry k waits a
 // uniform draw in [0, min(seed * 2^(k-1), cap)], and none starts after the deadline.
 class retry_schedule {
@@ -106,6 +111,7 @@ asio::awaitable<couchbase::result<void>> couchbase_store::write(std::uint16_t vb
   // mutation would create), then the xattr on it.
   couchbase::upsert_options binary;
   binary.datatype = 0;
+  binary.flags = java_binary_flags;
   auto created = co_await cluster_->upsert(options_.collection, id, std::string{}, binary);
   if (!created)
     co_return created.error();

@@ -121,7 +121,8 @@ TEST_CASE("a checkpoint document has an empty binary body, the Java xattr and it
   auto doc = f.fake.get("meta", key);
   REQUIRE(doc);
   CHECK(doc->value.empty());
-  CHECK_FALSE(doc->json);  // datatype raw, not the `{}` a mkdoc mutation would create
+  CHECK_FALSE(doc->json);            // datatype raw, not the `{}` a mkdoc mutation would create
+  CHECK(doc->flags == 0x03000800U);  // Java SDK 3's RawBinaryTranscoder flags (binary)
   CHECK(f.xattr(key) == R"({"checkpoint":{"vbuuid":-7032817290532466473,"seqno":1234,)"
                         R"("snapshot":{"startSeqno":1200,"endSeqno":1234}},"bucketUuid":""})");
   CHECK(f.fake.vbucket_of("meta", key) == vb);

@@ -14,6 +14,7 @@ worker_options worker_options_from(const config::connector_config& config) {
   // The Java connector waits up to 2 minutes for Elasticsearch at start; 30 s tells an
   // operator about a wrong host or a stopped cluster sooner (a supervisor restarts cbes).
   o.sniffing.deadline = std::chrono::seconds(30);
+  o.log_document_lifecycle = config.logging.log_document_lifecycle;
   o.member_number = config.group.membership.member_number;
   o.total_members = config.group.membership.total_members;
   o.start_from = config.couchbase.checkpoint_default == config::default_checkpoint::now

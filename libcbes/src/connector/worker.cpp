@@ -8,11 +8,13 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
 #include "cbes/checkpoint/couchbase_store.hpp"
 #include "cbes/connector/progress.hpp"
 #include "cbes/metrics/connector_metrics.hpp"
 #include "cbes/util/error.hpp"
+#include "cbes/util/redaction.hpp"
 
 namespace cbes::connector {
 
@@ -143,6 +145,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
   std::optional<error> fatal_error;
   worker_stats st;
   std::vector<flow_ack> acks;  // reused
+  // Document ids of events in flight, only while lifecycle logging is on.
+  std::map<std::pair<std::uint16_t, std::uint64_t>, std::string> lifecycle_ids;
 
   void log(std::string_view level, std::string_view line) const {
     if (options.log)
@@ -215,12 +219,48 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  // `logDocumentLifecycle`: the Java connector's milestone lines, as JSON.
+  void lifecycle_received(const sink::document_event& doc) {
+    auto id = util::user_data(doc.scope + "." + doc.collection + "." + doc.key);
+    boost::json::object o;
+    o["milestone"] = "RECEIVED_FROM_COUCHBASE";
+    o["documentId"] = id;
+    o["type"] = doc.is_deletion ? "deletion" : "mutation";
+    o["revision"] = doc.rev_seqno;
+    o["partition"] = doc.vbucket;
+    o["sequenceNumber"] = doc.seqno;
+    lifecycle_ids[{doc.vbucket, doc.token}] = std::move(id);
+    log("info", boost::json::serialize(o));
+  }
+
+  void lifecycle_done(const sink::event_done& d) {
+    auto it = lifecycle_ids.find({d.vbucket, d.token});
+    if (it == lifecycle_ids.end())
+      return;
+    const char* milestone = "ELASTICSEARCH_WRITE_SUCCEEDED";
+    if (d.outcome == sink::event_outcome::rejected)
+      milestone = "ELASTICSEARCH_WRITE_PERMANENTLY_REJECTED";
+    else if (d.outcome == sink::event_outcome::skipped)
+      milestone = "SKIPPED_BECAUSE_MATCHED_NO_RULES_OR_IGNORED";
+    else if (d.outcome == sink::event_outcome::superseded)
+      milestone = "SKIPPED_BECAUSE_NEWER_VERSION_RECEIVED";
+    boost::json::object o;
+    o["milestone"] = milestone;
+    o["documentId"] = it->second;
+    o["partition"] = d.vbucket;
+    o["sequenceNumber"] = d.seqno;
+    lifecycle_ids.erase(it);
+    log("info", boost::json::serialize(o));
+  }
+
   // The destination's report: documents done, in order per vbucket.
   void on_done(std::span<const sink::event_done> done) {
     for (const auto& d : done) {
       if (!tracker.tracked(d.vbucket))
         continue;  // released meanwhile (its bytes went with its session)
       std::uint64_t received = 0;
+      if (options.log_document_lifecycle)
+        lifecycle_done(d);
       if (!tracker.document_done(d.vbucket, d.token, acks, &received)) {
         fatal(fail("internal error: Elasticsearch results for vbucket " +
                    std::to_string(d.vbucket) +
@@ -314,6 +354,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     doc.seqno = ev.seqno;
     doc.token = tracker.add_document(ev.vbucket, position, ack, true, now_ns());
     ++st.documents;
+    if (options.log_document_lifecycle)
+      lifecycle_received(doc);
     if (options.callback) {
       try {
         options.callback(doc);

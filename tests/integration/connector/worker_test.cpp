@@ -226,3 +226,45 @@ TEST_CASE("worker: a wrong password and a missing bucket fail start() with one l
   REQUIRE_FALSE(w2.has_value());
   CHECK(w2.error().what().find("nosuch") != std::string::npos);
 }
+
+TEST_CASE("worker: memory stays within the flow-control buffer while Elasticsearch is slow") {
+  fixture f;
+  f.couchbase.load_sample(2000);
+  f.es.delay_responses(20ms);
+  auto o = f.options();
+  o.dcp.buffer_size = 64 * 1024;
+  auto w = f.start(o);
+  std::size_t most_queued = 0;
+  CHECK(f.until([&] {
+    const auto s = w->stats();
+    most_queued = std::max(most_queued, s.queued + s.in_flight);
+    return f.es.document_count("docs") == 2000;
+  }));
+  // Unacknowledged DCP bytes never pass the buffer (plus the one message that crosses it), so
+  // the events held — queued or in Elasticsearch's hands — are bounded by it too: a sample
+  // document is ~200 bytes, so 64 KiB hold a few hundred, never the 2000 of the bucket.
+  const auto dcp = w->dcp_stats();
+  CHECK(dcp.max_outstanding_bytes <= o.dcp.buffer_size + 4096);
+  CHECK(most_queued < 1000);
+  REQUIRE(f.stop(*w).has_value());
+}
+
+TEST_CASE("worker: logDocumentLifecycle logs each document's milestones as JSON") {
+  fixture f;
+  f.couchbase.upsert("default", "airline_7", R"({"name":"Seven"})");
+  auto o = f.options();
+  o.log_document_lifecycle = true;
+  std::vector<std::string> lines;
+  o.log = [&](std::string_view, std::string_view line) { lines.emplace_back(line); };
+  auto w = f.start(o);
+  auto has = [&](const std::string& milestone) {
+    for (const auto& l : lines)
+      if (l.find(R"("milestone":")" + milestone + "\"") != std::string::npos &&
+          l.find(R"("documentId":"_default._default.airline_7")") != std::string::npos)
+        return true;
+    return false;
+  };
+  CHECK(f.until([&] { return has("ELASTICSEARCH_WRITE_SUCCEEDED"); }));
+  CHECK(has("RECEIVED_FROM_COUCHBASE"));
+  REQUIRE(f.stop(*w).has_value());
+}

@@ -101,6 +101,11 @@ struct worker_options {
   // Meters to keep up to date (latency, write queue, backlog, Elasticsearch wait, the sink's and
   // the checkpoint store's counters); null: none. Must outlive the worker.
   metrics::connector_metrics* metrics = nullptr;
+  // `[logging] logDocumentLifecycle`: one JSON line per document milestone at info
+  // (RECEIVED_FROM_COUCHBASE, then ELASTICSEARCH_WRITE_SUCCEEDED, ..._PERMANENTLY_REJECTED,
+  // SKIPPED_BECAUSE_MATCHED_NO_RULES_OR_IGNORED or SKIPPED_BECAUSE_NEWER_VERSION_RECEIVED), the
+  // Java connector's milestone names. Costs a log line per event: for tracing, not for speed.
+  bool log_document_lifecycle = false;
   // Called with one line for the log: startup steps, warnings, checkpoint save failures.
   std::function<void(std::string_view level, std::string_view line)> log{};
 };

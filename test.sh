@@ -5,8 +5,7 @@
 #   ./test.sh --sanitizers    then the unit and integration suites under AddressSanitizer +
 #                             UndefinedBehaviorSanitizer (build-asan/), and the integration
 #                             suites (the fakes serve from their own threads) under
-#                             ThreadSanitizer (build-tsan/). Not yet part of .ci/run:
-#                             see the README ("Sanitizers").
+#                             ThreadSanitizer (build-tsan/). .ci/run uses this mode.
 #   ./test.sh -R sink         other arguments go to every ctest run
 #
 # Any sanitizer report fails the run: the options below stop the process at the first report,

@@ -1,5 +1,7 @@
 #include "cbes/checkpoint/error.hpp"
 
+#include "cbes/util/area_error.hpp"
+
 namespace cbes::checkpoint {
 namespace {
 
@@ -30,12 +32,11 @@ std::string describe(int ev) {
 }  // namespace
 
 const boost::system::error_category& error_category() noexcept {
-  static const util::named_error_category category{"cbes.checkpoint", describe};
-  return category;
+  return util::area_category<describe>("cbes.checkpoint");
 }
 
 std::string error::what() const {
-  return "checkpoint: " + (message.empty() ? code.message() : message);
+  return util::area_what("checkpoint", message, code);
 }
 
 error make_error(errc e, std::string message) {

@@ -1,6 +1,6 @@
 #include "cbes/couchbase/error.hpp"
 
-#include "cbes/util/error.hpp"
+#include "cbes/util/area_error.hpp"
 
 namespace cbes::couchbase {
 namespace {
@@ -50,12 +50,11 @@ std::string describe(int ev) {
 }  // namespace
 
 const boost::system::error_category& error_category() noexcept {
-  static const util::named_error_category category{"cbes.couchbase", describe};
-  return category;
+  return util::area_category<describe>("cbes.couchbase");
 }
 
 std::string error::what() const {
-  return "couchbase: " + (message.empty() ? code.message() : message);
+  return util::area_what("couchbase", message, code);
 }
 
 bool error::transient() const noexcept {

@@ -1,6 +1,6 @@
 #include "cbes/sink/error.hpp"
 
-#include "cbes/util/error.hpp"
+#include "cbes/util/area_error.hpp"
 
 namespace cbes::sink {
 namespace {
@@ -32,12 +32,11 @@ std::string describe(int ev) {
 }  // namespace
 
 const boost::system::error_category& error_category() noexcept {
-  static const util::named_error_category category{"cbes.sink", describe};
-  return category;
+  return util::area_category<describe>("cbes.sink");
 }
 
 std::string error::what() const {
-  return "elasticsearch: " + (message.empty() ? code.message() : message);
+  return util::area_what("elasticsearch", message, code);
 }
 
 bool error::transient() const noexcept {

@@ -123,8 +123,10 @@ TEST_CASE("worker: everything arrives, and a graceful stop saves checkpoints at 
   std::string why;
   CHECK(f.until([&] { return matches(f.couchbase, f.es, f.vbuckets, &why); }));
   INFO(why);
-  const auto cps = w->checkpoints();
+  // The stop waits for what Elasticsearch still has in hand, then saves: the checkpoints it
+  // leaves are at the end of every vbucket's data.
   REQUIRE(f.stop(*w).has_value());
+  const auto cps = w->checkpoints();
   // Every vbucket's checkpoint is at its high seqno: nothing is replayed on restart.
   for (std::uint16_t vb = 0; vb < f.vbuckets; ++vb) {
     const auto high = f.couchbase.high_seqno("default", vb);

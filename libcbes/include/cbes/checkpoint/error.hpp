@@ -41,13 +41,13 @@ struct error {
   std::string what() const;
 };
 
-error make_error(errc e, std::string message);
-
+// What the area's operations return; value() throws std::runtime_error(what()) through the
+// shared thrower found by argument-dependent lookup.
 template <class T>
 using result = boost::system::result<T, error>;
-
-// Lets result<T>::value() throw for callers who prefer exceptions.
 using util::throw_exception_from_error;
+
+error make_error(errc e, std::string message);
 
 }  // namespace cbes::checkpoint
 

@@ -58,8 +58,7 @@ std::string error::what() const {
 }
 
 bool error::transient() const noexcept {
-  return code == errc::connection_failed || code == errc::connection_closed ||
-         code == errc::timeout || code == errc::temporary_failure;
+  return util::transport_transient<errc>(code) || code == errc::temporary_failure;
 }
 
 error make_error(errc e, std::string message, std::optional<mcbp::status> status) {

@@ -40,8 +40,7 @@ std::string error::what() const {
 }
 
 bool error::transient() const noexcept {
-  return code == errc::connection_failed || code == errc::connection_closed ||
-         code == errc::timeout || code == errc::bad_response;
+  return util::transport_transient<errc>(code) || code == errc::bad_response;
 }
 
 error make_error(errc e, std::string message) {

@@ -31,4 +31,14 @@ inline std::string area_what(std::string_view area, const std::string& message,
   return out;
 }
 
+// The transport failures every area may see pass on their own: connection refused or lost, a
+// deadline passed. An area's transient() adds its own codes.
+//
+//   return util::transport_transient<errc>(code) || code == errc::temporary_failure;
+template <class Errc>
+bool transport_transient(const boost::system::error_code& code) noexcept {
+  return code == Errc::connection_failed || code == Errc::connection_closed ||
+         code == Errc::timeout;
+}
+
 }  // namespace cbes::util

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <set>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -162,7 +161,6 @@ struct worker::impl : std::enable_shared_from_this<impl> {
       ++received_generation[ev.vbucket];
     const auto gen = received_generation[ev.vbucket];
     queue.push_back({std::move(ev), gen});
-    st.queued = queue.size();
     wake.notify();
   }
 
@@ -387,7 +385,6 @@ struct worker::impl : std::enable_shared_from_this<impl> {
       }
       auto q = std::move(queue.front());
       queue.pop_front();
-      st.queued = queue.size();
       const bool go_on = co_await handle(std::move(q));
       if (!go_on)
         break;

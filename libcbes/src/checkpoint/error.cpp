@@ -35,12 +35,4 @@ const boost::system::error_category& error_category() noexcept {
   return util::area_category<describe>("cbes.checkpoint");
 }
 
-std::string error::what() const {
-  return util::area_what("checkpoint", message, code);
-}
-
-error make_error(errc e, std::string message) {
-  return error{make_error_code(e), std::move(message)};
-}
-
 }  // namespace cbes::checkpoint

@@ -5,16 +5,8 @@
 namespace cbes::couchbase {
 namespace {
 
-static_assert(util::same_transport_codes<errc>(), "errc must start with util::transport_errc");
-
 std::string describe(int ev) {
   switch (static_cast<errc>(ev)) {
-    case errc::ok:
-    case errc::invalid_argument:
-    case errc::connection_failed:
-    case errc::connection_closed:
-    case errc::timeout:
-      return util::transport_message(ev);
     case errc::authentication_failed:
       return "authentication failed";
     case errc::no_sasl_mechanism:
@@ -43,14 +35,15 @@ std::string describe(int ev) {
       return "client closed";
     case errc::ambiguous:
       return "request sent without an answer: it may or may not have been applied";
+    default:  // and the transport codes, which the category describes
+      return "unknown couchbase error";
   }
-  return "unknown couchbase error";
 }
 
 }  // namespace
 
 const boost::system::error_category& error_category() noexcept {
-  return util::area_category<describe>("cbes.couchbase");
+  return util::transport_area_category<errc, describe>("cbes.couchbase");
 }
 
 std::string error::what() const {

@@ -11,7 +11,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
-#include "cbes/util/error.hpp"
+#include "cbes/util/area_error.hpp"
 
 namespace cbes::checkpoint {
 
@@ -33,21 +33,19 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
-struct error {
-  boost::system::error_code code;
-  std::string message;
+// "checkpoint: <message>" in what(); see util::area_error.
+constexpr const char* area_label(errc) noexcept {
+  return "checkpoint";
+}
 
-  // "checkpoint: <message>" (the code's own text when the message is empty).
-  std::string what() const;
-};
+using error = util::area_error<errc>;
+inline error make_error(errc e, std::string message) {
+  return util::make_area_error(e, std::move(message));
+}
 
-// What the area's operations return; value() throws std::runtime_error(what()) through the
-// shared thrower found by argument-dependent lookup.
+// What the area's operations return; value() throws std::runtime_error(what()).
 template <class T>
 using result = boost::system::result<T, error>;
-using util::throw_exception_from_error;
-
-error make_error(errc e, std::string message);
 
 }  // namespace cbes::checkpoint
 

@@ -11,7 +11,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
-#include "cbes/util/error.hpp"
+#include "cbes/util/area_error.hpp"
 
 namespace cbes::sink {
 
@@ -34,23 +34,21 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
-struct error {
-  boost::system::error_code code;
-  std::string message;
+// "elasticsearch: <message>" in what(); see util::area_error.
+constexpr const char* area_label(errc) noexcept {
+  return "elasticsearch";
+}
+// Failures that may pass on their own: connection trouble, timeouts, odd responses.
+bool area_transient(const boost::system::error_code& code, errc) noexcept;
 
-  // "elasticsearch: <message>" (the code's own text when the message is empty).
-  std::string what() const;
-  // Failures that may pass on their own: connection trouble, timeouts, odd responses.
-  bool transient() const noexcept;
-};
+using error = util::area_error<errc>;
+inline error make_error(errc e, std::string message) {
+  return util::make_area_error(e, std::move(message));
+}
 
-error make_error(errc e, std::string message);
-
+// What the sink's calls return; value() throws std::runtime_error(what()).
 template <class T>
 using result = boost::system::result<T, error>;
-
-// Lets result<T>::value() throw for callers who prefer exceptions.
-using util::throw_exception_from_error;
 
 }  // namespace cbes::sink
 

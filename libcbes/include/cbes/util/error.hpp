@@ -41,13 +41,11 @@ class named_error_category final : public boost::system::error_category {
 #pragma GCC diagnostic pop
 
 // The codes every network-facing area starts its errc with, in this order and with these values,
-// so that their messages are written once. An area's enum repeats them and checks the values:
+// so that their messages are written once. An area's enum repeats them:
 //
 //   enum class errc { ok = 0, invalid_argument = 1, connection_failed, connection_closed, timeout,
 //                     ...the area's own codes... };
-//   static_assert(util::same_transport_codes<errc>());
-//   // in its describe(): case errc::ok: ... case errc::timeout: return
-//   util::transport_message(ev);
+//   // util::transport_area_category<errc, describe>(...) checks the values and describes them.
 enum class transport_errc {
   ok = 0,
   invalid_argument,

@@ -1,7 +1,9 @@
 // cbes-sandbox: runs the testkit fakes as local servers for the quickstart and for stock
 // clients, e.g. `cbes-sandbox --services=consul --consul-port=0`. Prints one line per service
 // ("ready: consul http://127.0.0.1:8500") once it accepts connections, then runs until
-// SIGINT/SIGTERM. Exit codes: 0 clean stop, 1 a service could not start, 2 bad arguments.
+// SIGINT/SIGTERM. With --control-port it also serves the control API (control.hpp) for fault
+// injection from other processes ("ready: control http://127.0.0.1:<port>").
+// Exit codes: 0 clean stop, 1 a service could not start, 2 bad arguments.
 #include <boost/program_options.hpp>
 
 #include <csignal>
@@ -16,6 +18,7 @@
 #include "cbes/testkit/consul_agent.hpp"
 #include "cbes/testkit/couchbase_cluster.hpp"
 #include "cbes/testkit/elasticsearch.hpp"
+#include "control.hpp"
 
 namespace po = boost::program_options;
 
@@ -43,7 +46,8 @@ struct running_consul : running_service {
   cbes::testkit::consul_agent agent;
 };
 
-// `ready: couchbase couchbase://127.0.0.1:<kv port> http://127.0.0.1:<mgmt port>`.
+// `ready: couchbase couchbase://127.0.0.1:<kv port> http://127.0.0.1:<mgmt port>`, then
+// ` couchbases://127.0.0.1:<kv tls port>` with --kv-tls-cert.
 struct running_couchbase : running_service {
   running_couchbase(cbes::testkit::couchbase_cluster_options o, std::size_t sample, std::string b)
       : cluster(std::move(o)) {
@@ -52,7 +56,10 @@ struct running_couchbase : running_service {
       cluster.load_sample(sample, b);
   }
   std::string url() const override {
-    return cluster.connection_string() + " " + cluster.mgmt_url();
+    std::string out = cluster.connection_string() + " " + cluster.mgmt_url();
+    if (auto tls = cluster.kv_tls_port(0))
+      out += " couchbases://127.0.0.1:" + std::to_string(tls);
+    return out;
   }
   cbes::testkit::couchbase_cluster cluster;
 };
@@ -131,7 +138,10 @@ service_kind elasticsearch_service() {
                 "es-username", po::value<std::string>()->default_value(""),
                 "require basic auth with this user")("es-password",
                                                      po::value<std::string>()->default_value(""),
-                                                     "password for --es-username");
+                                                     "password for --es-username")(
+                "es-tls-cert", po::value<std::string>()->default_value(""),
+                "PEM certificate chain: serve HTTPS")(
+                "es-tls-key", po::value<std::string>()->default_value(""), "PEM private key");
           },
           [](const po::variables_map& vm) -> std::unique_ptr<running_service> {
             int port = vm["es-port"].as<int>();
@@ -151,6 +161,10 @@ service_kind elasticsearch_service() {
             o.password = vm["es-password"].as<std::string>();
             if (o.username.empty() != o.password.empty())
               throw po::error("--es-username and --es-password go together");
+            o.tls_cert_file = vm["es-tls-cert"].as<std::string>();
+            o.tls_key_file = vm["es-tls-key"].as<std::string>();
+            if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+              throw po::error("--es-tls-cert and --es-tls-key go together");
             return std::make_unique<running_elasticsearch>(std::move(o));
           }};
 }
@@ -200,7 +214,10 @@ int main(int argc, char** argv) {
   po::options_description desc("Usage: cbes-sandbox --services=consul[,...] [options]\nOptions");
   desc.add_options()("help,h", "show this help")(
       "services", po::value<std::string>(),
-      ("comma-separated services to run; known: " + known_names(kinds)).c_str());
+      ("comma-separated services to run; known: " + known_names(kinds)).c_str())(
+      "control-port", po::value<int>()->default_value(-1),
+      "serve the fault-injection control API on this port of 127.0.0.1 (0 = ephemeral, "
+      "-1 = off); GET / on it lists the actions");
   for (const auto& k : kinds)
     k.add_options(desc);
 
@@ -236,6 +253,8 @@ int main(int argc, char** argv) {
     }
     if (selected.empty())
       throw po::error("--services lists no service");
+    if (int c = vm["control-port"].as<int>(); c < -1 || c > 65535)
+      throw po::error("--control-port must be between -1 and 65535, got " + std::to_string(c));
   } catch (const po::error& e) {
     std::cerr << "cbes-sandbox: " << e.what() << " (try --services=consul, see --help)\n";
     return 2;
@@ -267,8 +286,33 @@ int main(int argc, char** argv) {
     std::cout << "ready: " << k->name << " " << running.back()->url() << std::endl;
   }
 
+  // Stopped before the services it acts on (declared after them, destroyed first).
+  std::unique_ptr<cbes::testkit::http_server> control;
+  if (int port = vm["control-port"].as<int>(); port >= 0) {
+    cbes::sandbox::control_targets targets;
+    targets.bucket = vm["bucket"].as<std::string>();
+    for (const auto& r : running) {
+      if (auto* c = dynamic_cast<running_consul*>(r.get()))
+        targets.consul = &c->agent;
+      if (auto* c = dynamic_cast<running_couchbase*>(r.get()))
+        targets.couchbase = &c->cluster;
+      if (auto* e = dynamic_cast<running_elasticsearch*>(r.get()))
+        targets.elasticsearch = &e->es;
+    }
+    control = cbes::sandbox::make_control_server(targets, static_cast<std::uint16_t>(port));
+    try {
+      control->start();
+    } catch (const std::system_error& e) {
+      std::cerr << "cbes-sandbox: cannot start the control API: " << e.code().message()
+                << " (is another server using the port? use --control-port=0)\n";
+      return 1;
+    }
+    std::cout << "ready: control http://127.0.0.1:" << control->port() << std::endl;
+  }
+
   int sig = 0;
   sigwait(&stop_signals, &sig);
+  control.reset();
   running.clear();
   return 0;
 }

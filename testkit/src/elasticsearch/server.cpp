@@ -951,6 +951,8 @@ void elasticsearch::start() {
   http_server::options o;
   o.bind_address = impl_->opts.bind_address;
   o.port = impl_->opts.port;
+  o.tls_cert_file = impl_->opts.tls_cert_file;
+  o.tls_key_file = impl_->opts.tls_key_file;
   // The 413 of http.max_content_length is answered by the handler (empty body); the
   // server's own limit only guards memory.
   o.body_limit = std::max<std::size_t>(impl_->opts.max_content_length + 1, 512u * 1024 * 1024);
@@ -977,7 +979,8 @@ std::uint16_t elasticsearch::port() const {
 }
 
 std::string elasticsearch::url() const {
-  return "http://" + impl_->opts.bind_address + ":" + std::to_string(port());
+  const bool tls = impl_->server && impl_->server->tls();
+  return (tls ? "https://" : "http://") + impl_->opts.bind_address + ":" + std::to_string(port());
 }
 
 void elasticsearch::add_pipeline(std::string id) {

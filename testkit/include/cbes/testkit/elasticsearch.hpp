@@ -36,6 +36,9 @@ std::optional<elasticsearch_flavor> parse_elasticsearch_flavor(std::string_view 
 struct elasticsearch_options {
   std::string bind_address = "127.0.0.1";
   std::uint16_t port = 0;  // 0 = ephemeral; see elasticsearch::port()
+  // HTTPS: when both are set the server speaks TLS with these PEM files (url() says https).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   elasticsearch_flavor flavor = elasticsearch_flavor::elasticsearch_8;
   // version.number reported by GET /; "" = 7.17.18, 8.13.4 or 2.11.1 by flavour.
   std::string version;

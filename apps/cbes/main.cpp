@@ -126,6 +126,11 @@ asio::awaitable<void> run(asio::io_context& io, cbes::config::connector_config c
     co_return;
   }
   worker = *started;
+  // The Java connector's common tags, known only now.
+  cbes::metrics::tags common{{"bucket", cfg.couchbase.bucket}};
+  if (!worker->cluster_uuid().empty())
+    common.emplace_back("clusterUuid", worker->cluster_uuid());
+  registry.set_common_tags(std::move(common));
   if (interrupted)
     worker->stop();
   log(level::info, "cbes", "Elasticsearch connector startup complete.");

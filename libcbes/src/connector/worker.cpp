@@ -120,6 +120,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<cbes::checkpoint::store> store;
   progress tracker;
   std::uint16_t num_vbuckets = 0;
+  std::string cluster_uuid;
 
   // Events received from DCP, not yet given to the destination, with the vbucket generation
   // they were received in (a rollback makes earlier ones stale).
@@ -446,6 +447,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
       m->rejection_log_fail.increment(now_c.rejection_log_failures - last.rejection_log_failures);
       m->doc_write_retry.increment(now_c.retried_items - last.retried_items);
       m->bulk_retry.increment(now_c.retried_requests - last.retried_requests);
+      m->es_conn_fail.increment(now_c.hosts_marked_down - last.hosts_marked_down);
       last = now_c;
       m->save_state_fail.increment(st.checkpoint_save_failures - last_save_failures);
       last_save_failures = st.checkpoint_save_failures;
@@ -595,6 +597,16 @@ asio::awaitable<result<std::shared_ptr<worker>>> worker::start(asio::any_io_exec
       if (auto s = weak.lock())
         s->fatal(fail(e.what()));
     };
+    if (auto* m = o.metrics) {
+      // The per-batch timers of the Java connector (§6), from what the sink measured.
+      cbs.on_bulk_written = [m](const sink::bulk_report& r) {
+        m->new_index_req.record_many(r.index_requests, r.index_request_total, r.index_request_max);
+        m->retry_delay.record(r.retry_delay);
+        if (r.actions > 0)
+          m->bulk_index_per_doc.record(std::chrono::nanoseconds(r.ingest_took) /
+                                       static_cast<std::int64_t>(r.actions));
+      };
+    }
     auto s =
         co_await sink::sink::connect(executor, o.sink, o.elasticsearch, std::move(cbs), o.sniffing);
     if (!s)
@@ -629,6 +641,12 @@ asio::awaitable<result<std::shared_ptr<worker>>> worker::start(asio::any_io_exec
       co_return fail(st.error().what());
     p->store = *st;
   }
+
+  if (auto u = co_await p->cluster->cluster_uuid())
+    p->cluster_uuid = std::move(*u);
+  else
+    p->log("warn", "could not read the cluster UUID (" + u.error().what() +
+                       "): the metrics go without their clusterUuid tag");
 
   if (auto m = co_await p->cluster->collections_manifest())
     p->load_manifest(*m);
@@ -784,6 +802,10 @@ std::vector<std::uint16_t> worker::vbuckets() const {
 
 std::uint16_t worker::bucket_vbuckets() const {
   return impl_->num_vbuckets;
+}
+
+const std::string& worker::cluster_uuid() const {
+  return impl_->cluster_uuid;
 }
 
 asio::awaitable<result<std::uint64_t>> worker::backlog() {

@@ -8,6 +8,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include "cbes/couchbase/seed.hpp"
 #include "cbes/mcbp/bucket_config.hpp"
@@ -861,6 +863,33 @@ std::shared_ptr<const topology> cluster::current_topology() const {
 
 std::string cluster::bucket_uuid() const {
   return impl_->topo->bucket_uuid;
+}
+
+asio::awaitable<result<std::string>> cluster::cluster_uuid() {
+  auto p = impl_;
+  std::vector<endpoint> managers;
+  for (const auto& n : p->topo->nodes)
+    if (n.manager)
+      managers.push_back(*n.manager);
+  error last = make_error(errc::no_config, "the bucket config names no cluster manager port");
+  for (const auto& m : managers) {
+    auto body =
+        co_await detail::fetch_manager(p->ex, m, "/pools", "", p->opts.username, p->opts.password,
+                                       p->opts.tls, p->opts.bootstrap_timeout);
+    if (!body) {
+      last = body.error();
+      continue;
+    }
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(*body, ec);
+    const auto* obj = ec ? nullptr : doc.if_object();
+    const auto* uuid = obj ? obj->if_contains("uuid") : nullptr;
+    if (uuid && uuid->is_string())
+      co_return std::string(uuid->get_string());
+    last = make_error(errc::protocol_error,
+                      "GET /pools of " + m.to_string() + " answered no 'uuid' string");
+  }
+  co_return last;
 }
 
 const std::string& cluster::current_config_json() const {

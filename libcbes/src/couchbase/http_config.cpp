@@ -27,11 +27,11 @@ constexpr std::size_t max_config_body = 16 * 1024 * 1024;
 
 template <class Stream>
 asio::awaitable<result<std::string>> exchange(Stream& stream, beast::tcp_stream& layer,
-                                              const endpoint& manager, const std::string& bucket,
+                                              const endpoint& manager, const std::string& target,
+                                              const std::string& bucket,
                                               const std::string& username,
                                               const std::string& password,
                                               std::chrono::milliseconds timeout) {
-  const std::string target = "/pools/default/b/" + boost::urls::encode(bucket, boost::urls::pchars);
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, manager.to_string());
   req.set(http::field::authorization, "Basic " + util::base64_encode(username + ":" + password));
@@ -47,7 +47,8 @@ asio::awaitable<result<std::string>> exchange(Stream& stream, beast::tcp_stream&
   parser.body_limit(max_config_body);
   co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   if (ec == beast::error::timeout)
-    co_return make_error(errc::timeout, "HTTP config from " + manager.to_string() + " timed out");
+    co_return make_error(errc::timeout,
+                         "HTTP " + target + " from " + manager.to_string() + " timed out");
   if (ec)
     co_return make_error(errc::connection_failed,
                          "HTTP response from " + manager.to_string() + " failed: " + ec.message());
@@ -57,7 +58,7 @@ asio::awaitable<result<std::string>> exchange(Stream& stream, beast::tcp_stream&
     co_return make_error(errc::authentication_failed,
                          "authentication failed for user '" + username +
                              "' — check couchbase.username / pathToPassword");
-  if (status == 404)
+  if (status == 404 && !bucket.empty())
     co_return make_error(errc::bucket_not_found, "bucket '" + bucket + "' not found on " +
                                                      manager.to_string() +
                                                      " — check couchbase.bucket");
@@ -73,6 +74,17 @@ asio::awaitable<result<std::string>> fetch_http_config(asio::any_io_executor ex,
                                                        std::string bucket, std::string username,
                                                        std::string password, tls_options tls,
                                                        std::chrono::milliseconds timeout) {
+  std::string target = "/pools/default/b/" + boost::urls::encode(bucket, boost::urls::pchars);
+  co_return co_await fetch_manager(std::move(ex), std::move(manager), std::move(target),
+                                   std::move(bucket), std::move(username), std::move(password),
+                                   std::move(tls), timeout);
+}
+
+asio::awaitable<result<std::string>> fetch_manager(asio::any_io_executor ex, endpoint manager,
+                                                   std::string target, std::string bucket,
+                                                   std::string username, std::string password,
+                                                   tls_options tls,
+                                                   std::chrono::milliseconds timeout) {
   tcp::resolver resolver(ex);
   error_code ec;
   auto endpoints = co_await resolver.async_resolve(manager.host, std::to_string(manager.port),
@@ -87,7 +99,7 @@ asio::awaitable<result<std::string>> fetch_http_config(asio::any_io_executor ex,
     co_return make_error(ec == beast::error::timeout ? errc::timeout : errc::connection_failed,
                          "connect to " + manager.to_string() + " failed: " + ec.message());
   if (!tls.enabled)
-    co_return co_await exchange(layer, layer, manager, bucket, username, password, timeout);
+    co_return co_await exchange(layer, layer, manager, target, bucket, username, password, timeout);
 
   auto ctx = make_tls_context(tls);
   if (!ctx)
@@ -99,7 +111,7 @@ asio::awaitable<result<std::string>> fetch_http_config(asio::any_io_executor ex,
   if (ec)
     co_return make_error(errc::connection_failed,
                          "TLS handshake with " + manager.to_string() + " failed: " + ec.message());
-  co_return co_await exchange(stream, layer, manager, bucket, username, password, timeout);
+  co_return co_await exchange(stream, layer, manager, target, bucket, username, password, timeout);
 }
 
 }  // namespace cbes::couchbase::detail

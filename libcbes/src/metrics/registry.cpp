@@ -98,6 +98,16 @@ void timer::record_ns(std::int64_t ns) noexcept {
   max_into(max_current_, v);
 }
 
+void timer::record_many(std::uint64_t count, std::chrono::nanoseconds total,
+                        std::chrono::nanoseconds largest) noexcept {
+  if (count == 0)
+    return;
+  count_.fetch_add(count, std::memory_order_relaxed);
+  total_ns_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(total.count(), 0)),
+                      std::memory_order_relaxed);
+  max_into(max_current_, static_cast<std::uint64_t>(std::max<std::int64_t>(largest.count(), 0)));
+}
+
 std::uint64_t timer::max_ns() const noexcept {
   return std::max(max_current_.load(std::memory_order_relaxed),
                   max_previous_.load(std::memory_order_relaxed));

@@ -162,6 +162,9 @@ bulk_classification classify_bulk_response(unsigned http_status, std::string_vie
 
   bulk_classification c;
   c.items.resize(sent.size());
+  if (const auto* took = top->if_contains("ingest_took");
+      took && took->is_int64() && took->get_int64() >= 0)
+    c.ingest_took = std::chrono::milliseconds(took->get_int64());
   for (std::size_t i = 0; i < sent.size(); ++i) {
     const bulk_action& a = sent[i];
     const std::string where = "malformed _bulk response: item " + std::to_string(i);

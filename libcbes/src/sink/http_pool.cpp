@@ -195,6 +195,7 @@ struct http_pool::impl {
   std::string authorization;
   std::size_t next_host = 0;
   std::uint64_t opened = 0;
+  std::uint64_t marked_down = 0;  // hosts_marked_down()
   bool closed = false;
   std::unordered_set<connection*> busy;
 
@@ -216,6 +217,7 @@ struct http_pool::impl {
   }
 
   void mark_down(std::size_t h) {
+    ++marked_down;
     auto& s = hosts[h];
     s.backoff = s.backoff.count() == 0 ? settings.host_backoff_first
                                        : std::min(s.backoff * 2, settings.host_backoff_max);
@@ -482,6 +484,9 @@ std::size_t http_pool::idle_connections() const {
 }
 std::uint64_t http_pool::connections_opened() const {
   return impl_->opened;
+}
+std::uint64_t http_pool::hosts_marked_down() const {
+  return impl_->marked_down;
 }
 
 }  // namespace cbes::sink

@@ -2,9 +2,12 @@
 
 #include "cbes/util/redaction.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <deque>
 #include <random>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,6 +36,7 @@ struct lane {
   explicit lane(const bulk_limits& limits) : builder(limits) {}
   bulk_request_builder builder;
   std::vector<entry> entries;  // events of the filling batch, in submission order
+  bulk_report report;          // of the filling batch: its index requests so far
   bool busy = false;           // a batch of this lane is in flight (runner active)
 };
 
@@ -151,12 +155,16 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
       std::vector<bulk_action> actions = l.builder.take();
       std::vector<entry> entries = std::move(l.entries);
       l.entries.clear();
+      bulk_report report = std::exchange(l.report, {});
+      report.actions = actions.size();
       self->notify();  // the lane has room for a new batch
-      auto r = co_await self->execute(std::move(actions), entries);
+      auto r = co_await self->execute(std::move(actions), entries, report);
       if (!r) {
         self->fail(r.error());
         break;
       }
+      if (self->callbacks.on_bulk_written && !self->stopped)
+        self->callbacks.on_bulk_written(report);
       self->deliver(entries);
     }
     l.busy = false;
@@ -173,7 +181,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
 
   // Writes one batch until every action is settled (the Java connector's behaviour).
   asio::awaitable<result<void>> execute(std::vector<bulk_action> actions,
-                                        std::vector<entry>& entries) {
+                                        std::vector<entry>& entries, bulk_report& report) {
     std::deque<chunk> work;
     work.push_back({std::move(actions), retry_backoff(settings.retry)});
     while (!work.empty()) {
@@ -218,8 +226,10 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
             whole_failure = v.message;
             break;
           case bulk_verdict::per_item:
+            if (v.ingest_took)
+              report.ingest_took += *v.ingest_took;
             settle(c, v, entries);
-            if (auto next = co_await next_round(c, v); !next)
+            if (auto next = co_await next_round(c, v, report); !next)
               co_return next.error();
             else if (!next->actions.empty())
               work.push_front(std::move(*next));
@@ -231,6 +241,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
       if (!delay)
         co_return exhausted(c.backoff, whole_failure);
       ++counters.retried_requests;
+      report.retry_delay += *delay;
       warn("retrying a bulk request of " + std::to_string(c.actions.size()) + " actions in " +
            std::to_string(delay->count()) + " ms: " + whole_failure);
       if (!co_await sleep(*delay))
@@ -273,7 +284,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
 
   // The retried actions plus the new rejection-log documents, sent after the back-off when
   // anything is retried (rejection-log documents alone go at once).
-  asio::awaitable<result<chunk>> next_round(chunk& c, bulk_classification& v) {
+  asio::awaitable<result<chunk>> next_round(chunk& c, bulk_classification& v, bulk_report& report) {
     chunk next{{}, c.backoff};
     next.actions.reserve(v.retry.size() + v.rejections.size());
     for (auto pos : v.retry)
@@ -289,6 +300,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     if (!delay)
       co_return exhausted(next.backoff, reason);
     counters.retried_items += v.retry.size();
+    report.retry_delay += *delay;
     warn("retrying '" + util::user_data(next.actions.front().id) + "' (and " +
          std::to_string(v.retry.size() - 1) + " others) in " + std::to_string(delay->count()) +
          " ms due to: " + reason);
@@ -338,6 +350,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     bulk_action action;
     switch (m.kind) {
       case match_kind::index: {
+        const auto began = std::chrono::steady_clock::now();
         auto shaped = shape_document(ev, settings.doc_structure);
         if (!shaped.warning.empty())
           warn(shaped.warning);
@@ -351,6 +364,11 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
         action =
             bulk_action::index_doc(std::move(ev.key), std::move(m.index), std::move(shaped.body),
                                    std::move(m.routing), std::move(m.pipeline), ev.content.size());
+        const auto took = std::chrono::steady_clock::now() - began;
+        ++l.report.index_requests;
+        l.report.index_request_total += took;
+        l.report.index_request_max =
+            std::max<std::chrono::nanoseconds>(l.report.index_request_max, took);
         break;
       }
       case match_kind::remove:
@@ -451,7 +469,9 @@ void sink::stop() {
 }
 
 sink_counters sink::counters() const {
-  return impl_->counters;
+  auto c = impl_->counters;
+  c.hosts_marked_down = impl_->pool->hosts_marked_down();
+  return c;
 }
 std::optional<error> sink::failure() const {
   return impl_->failed;

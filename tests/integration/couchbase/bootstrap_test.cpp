@@ -251,3 +251,15 @@ TEST_CASE("a dropped connection fails pending requests and reports the close") {
     CHECK(r.error().code == errc::connection_closed);
   }());
 }
+
+TEST_CASE("cluster_uuid() reads the uuid of the cluster manager's GET /pools") {
+  fixture f(2);
+  run(f.io, [&]() -> asio::awaitable<void> {
+    auto c = co_await cb::cluster::connect(f.io.get_executor(), client_options(f.fake));
+    REQUIRE(c);
+    auto uuid = co_await (*c)->cluster_uuid();
+    REQUIRE(uuid);
+    CHECK(*uuid == "cbes-fake-cluster");  // the fake's /pools answer
+    (*c)->close();
+  }());
+}

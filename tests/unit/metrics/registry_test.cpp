@@ -154,3 +154,15 @@ TEST_CASE("rates follow Dropwizard: mean since start, moving averages per 5 s ti
   CHECK(s.rate.m1 == 0.0);
   CHECK(s.rate.m15 == 0.0);
 }
+
+TEST_CASE("record_many adds a batch's samples by their count, sum and largest") {
+  cbes::metrics::registry reg;
+  auto& t = reg.timer("cbes.new.index.req");
+  t.record_many(0, std::chrono::seconds(9), std::chrono::seconds(9));  // no samples: nothing
+  CHECK(t.count() == 0);
+  t.record_many(4, std::chrono::microseconds(10), std::chrono::microseconds(7));
+  t.record(std::chrono::microseconds(2));
+  CHECK(t.count() == 5);
+  CHECK(t.total_ns() == 12'000);
+  CHECK(t.max_ns() == 7'000);
+}

@@ -249,3 +249,16 @@ TEST_CASE("bulk response: rejection documents escape the error text and the targ
   CHECK(r.tag == 9);
   CHECK(r.source == R"({"index":"idx","action":"DELETE","error":"line1\nline2 \"q\""})");
 }
+
+TEST_CASE("bulk response: ingest_took is read when a pipeline ran, absent otherwise") {
+  auto batch = sample_batch();
+  std::string items = std::string(R"("items":[)") + item("index", 201) + "," + item("delete", 200) +
+                      "," + item("index", 201) + "]}";
+  auto with = classify_bulk_response(200, R"({"took":3,"ingest_took":12,"errors":false,)" + items,
+                                     batch, "");
+  REQUIRE(with.verdict == bulk_verdict::per_item);
+  CHECK(with.ingest_took == std::chrono::milliseconds(12));
+  auto without =
+      classify_bulk_response(200, R"({"took":3,"errors":false,)" + items, batch, "");
+  CHECK_FALSE(without.ingest_took.has_value());
+}

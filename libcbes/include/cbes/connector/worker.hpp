@@ -158,6 +158,11 @@ class worker {
   std::vector<std::uint16_t> vbuckets() const;
   // Number of vbuckets of the source bucket.
   std::uint16_t bucket_vbuckets() const;
+  // The Couchbase cluster's UUID (the `clusterUuid` tag of the metrics); empty when no cluster
+  // manager port answered at start (a warning was logged).
+  //
+  //   registry.set_common_tags({{"bucket", bucket}, {"clusterUuid", w->cluster_uuid()}});
+  const std::string& cluster_uuid() const;
   // Σ over streamed vbuckets of max(0, high seqno − checkpoint seqno) (one GET_ALL_VB_SEQNOS).
   boost::asio::awaitable<result<std::uint64_t>> backlog();
   // The current checkpoint of every streamed vbucket (what Elasticsearch has finished).

@@ -221,6 +221,12 @@ class cluster {
   //
   //   if (backup.bucket_uuid != c->bucket_uuid()) ...
   std::string bucket_uuid() const;
+  // The cluster's UUID: `uuid` of the cluster manager's GET /pools, asked of each node's manager
+  // port in turn until one answers (the Java connector tags its metrics with it). Needs the
+  // manager ports to be reachable, as the Java SDK does.
+  //
+  //   auto uuid = co_await c->cluster_uuid();   // "f4c3a1c5d7..."
+  boost::asio::awaitable<result<std::string>> cluster_uuid();
   // The raw JSON of the current config, e.g. for the DCP consumer.
   const std::string& current_config_json() const;
   // Subscribes `handler` to every applied (newer) config. Subscriptions accumulate: adding one

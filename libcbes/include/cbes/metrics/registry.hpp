@@ -55,6 +55,10 @@ class timer {
   void record(std::chrono::duration<Rep, Period> d) noexcept {
     record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
   }
+  // `count` samples at once, known by their sum and their largest (a batch measured by its
+  // producer); nothing when count is 0.
+  void record_many(std::uint64_t count, std::chrono::nanoseconds total,
+                   std::chrono::nanoseconds largest) noexcept;
   std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
   std::uint64_t total_ns() const noexcept { return total_ns_.load(std::memory_order_relaxed); }
   // Largest sample of the current and the previous window.

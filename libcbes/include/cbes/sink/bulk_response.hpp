@@ -7,7 +7,9 @@
 //
 //   auto v = cbes::sink::classify_bulk_response(200, body, sent, settings.rejection_log.index);
 //   switch (v.verdict) { case cbes::sink::bulk_verdict::per_item: ...retry v.retry... }
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +49,9 @@ struct bulk_classification {
   std::vector<bulk_action> rejections;  // per_item: rejection-log documents to send next
   std::size_t rejected_count = 0;       // per_item: permanently failed documents
   std::size_t dropped_count = 0;        // per_item: failed rejection-log writes
+  // per_item: the response's `ingest_took` (ingest pipeline time, milliseconds), present only
+  // when a pipeline ran.
+  std::optional<std::chrono::milliseconds> ingest_took{};
 };
 
 // Classifies a response to the request that carried `sent`. `rejection_log_index` empty = the

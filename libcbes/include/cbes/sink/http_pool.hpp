@@ -107,6 +107,9 @@ class http_pool {
   const connection_settings& settings() const;
   std::size_t idle_connections() const;
   std::uint64_t connections_opened() const;
+  // Times a host was marked failed (connection refused or lost) and skipped for a back-off:
+  // the Java connector's `cbes.es.conn.fail`.
+  std::uint64_t hosts_marked_down() const;
 
  private:
   struct impl;

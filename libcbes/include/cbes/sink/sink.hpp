@@ -15,6 +15,7 @@
 //       {.on_done = [&](std::span<const cbes::sink::event_done> d) { checkpoint(d); }});
 //   co_await (*s)->write(event);      // waits while the lane's batches are full
 //   co_await (*s)->flush();           // everything written so far is done
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -62,11 +63,26 @@ struct sink_counters {
   std::uint64_t retried_requests = 0;        // whole-request resends (429/5xx/transport/bad body)
   std::uint64_t retried_items = 0;           // actions resent after a per-item failure
   std::uint64_t bytes_sent = 0;              // NDJSON bytes before compression
+  std::uint64_t hosts_marked_down = 0;       // `es.conn.fail`: a host failed, skipped a while
+};
+
+// What one batch cost, reported once every action of it is settled (the timers of the Java
+// connector's metrics: cbes.new.index.req, cbes.retry.delay, cbes.bulk.index.per.doc).
+struct bulk_report {
+  std::size_t actions = 0;  // documents of the batch (each counted once, however often resent)
+  // Building the index requests of the batch (shaping each document into its action).
+  std::size_t index_requests = 0;
+  std::chrono::nanoseconds index_request_total{0};
+  std::chrono::nanoseconds index_request_max{0};
+  std::chrono::milliseconds retry_delay{0};  // back-off slept before its resends, in total
+  std::chrono::milliseconds ingest_took{0};  // Σ `ingest_took` of its responses (pipelines)
 };
 
 struct sink_callbacks {
   // Events settled, per lane in the order they were written.
   std::function<void(std::span<const event_done>)> on_done{};
+  // A batch is settled (just before its on_done): what it cost, for metrics.
+  std::function<void(const bulk_report&)> on_bulk_written{};
   // Something to log at WARN: a retry round, an unresolvable routing, a rejection.
   std::function<void(std::string_view)> on_warning{};
   // The sink stopped for good (credentials, retries exhausted, fatal 4xx); events not reported

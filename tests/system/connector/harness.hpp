@@ -46,6 +46,8 @@ struct sandbox {
   std::string kv;       // 127.0.0.1:<kv port>
   std::string manager;  // 127.0.0.1:<manager port>
   std::string es;       // http://127.0.0.1:<port>
+  std::string control;  // http://127.0.0.1:<port> with "--control-port=0" in `extra`, else empty
+  std::string kv_tls;   // 127.0.0.1:<kv tls port> with --kv-tls-cert, else empty
 
   explicit sandbox(int sample, std::vector<std::string> extra = {})
       : proc([&] {
@@ -62,9 +64,28 @@ struct sandbox {
     REQUIRE(cb);
     kv = (*cb)[1];
     manager = (*cb)[2];
-    auto e = proc.wait_for(std::regex("ready: elasticsearch (http://[0-9.]+:[0-9]+)"));
+    std::smatch tls;
+    if (std::string rest = cb->suffix();
+        std::regex_search(rest, tls, std::regex("couchbases://([0-9.]+:[0-9]+)")))
+      kv_tls = tls[1];
+    auto e = proc.wait_for(std::regex("ready: elasticsearch (https?://[0-9.]+:[0-9]+)"));
     REQUIRE(e);
     es = (*e)[1];
+    for (const auto& a : extra)
+      if (a.rfind("--control-port", 0) == 0) {
+        auto c = proc.wait_for(std::regex("ready: control (http://[0-9.]+:[0-9]+)"));
+        REQUIRE(c);
+        control = (*c)[1];
+      }
+  }
+
+  // POSTs a fault to the control API (needs "--control-port=0"); its JSON answer.
+  std::string inject(const std::string& action) const {
+    auto r = cbes::testkit::http_request(control, "POST", action);
+    REQUIRE(r);
+    INFO(action << " → " << r->status << " " << r->body);
+    REQUIRE(r->status == 200);
+    return r->body;
   }
 
   // Live documents in an index after a refresh (0 when it does not exist).
@@ -95,7 +116,9 @@ struct config_options {
   std::string couchbase_password = "password";
   std::string bucket = "default";
   std::string es_host;  // empty: the sandbox's
-  std::string extra;    // appended TOML
+  // TLS to both: the sandbox's TLS KV port and `ca_file` as pathToCaCertificate of both.
+  std::string ca_file;
+  std::string extra;  // appended TOML
 };
 
 // Writes config/default-connector.toml and its secrets for `sb` into `dir`; returns the path.
@@ -108,10 +131,15 @@ inline fs::path write_config(const fs::path& dir, const sandbox& sb, const confi
   f << "[group]\nname = '" << o.group << "'\n"
     << "[group.static]\nmemberNumber = " << o.member << "\ntotalMembers = " << o.total << "\n"
     << "[metrics]\nhttpPort = 0\nlogInterval = '0'\n"
-    << "[couchbase]\nhosts = ['" << sb.kv << "=kv']\nbucket = '" << o.bucket << "'\n"
+    << "[couchbase]\nhosts = ['" << (o.ca_file.empty() ? sb.kv : sb.kv_tls) << "=kv']\n"
+    << "bucket = '" << o.bucket << "'\n"
+    << (o.ca_file.empty() ? ""
+                          : "secureConnection = true\npathToCaCertificate = '" + o.ca_file + "'\n")
     << "username = 'Administrator'\npathToPassword = 'secrets/couchbase-password.toml'\n"
     << "[elasticsearch]\nhosts = ['" << (o.es_host.empty() ? sb.es : o.es_host) << "']\n"
     << "pathToPassword = 'secrets/elasticsearch-password.toml'\n"
+    << (o.ca_file.empty() ? ""
+                          : "secureConnection = true\npathToCaCertificate = '" + o.ca_file + "'\n")
     << "[elasticsearch.bulkRequestLimits]\nactions = 500\n"
     << "[elasticsearch.docStructure]\nmetadataFieldName = 'meta'\n"
     << "[[elasticsearch.type]]\nprefix = 'airline_'\nindex = 'airlines'\n"

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "../util/tls_verify.hpp"
 #include "cbes/mcbp/cluster_config.hpp"
 #include "cbes/mcbp/datatype.hpp"
 #include "cbes/mcbp/error_map.hpp"
@@ -161,6 +162,13 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
       detail::prepare_tls_stream(*tls, opts.tls, opts.address.host);
       co_await tls->async_handshake(ssl::stream_base::client,
                                     asio::redirect_error(use_awaitable, ec));
+      if (ec && util::certificate_rejected(ec)) {
+        // No retry fixes a certificate the CA did not sign: said at once, not after the timeout.
+        watchdog.cancel();
+        co_return make_error(errc::invalid_argument,
+                             "TLS handshake with " + where() + " failed: " + ec.message() +
+                                 " — check couchbase.pathToCaCertificate and the host name");
+      }
       if (ec)
         co_return fail("TLS handshake with", ec);
     }

@@ -1,5 +1,6 @@
 #include "cbes/sink/http_pool.hpp"
 
+#include "../util/tls_verify.hpp"
 #include "cbes/util/base64.hpp"
 #include "cbes/version.hpp"
 
@@ -285,6 +286,9 @@ struct http_pool::impl {
         auto e = transport_error(ec, "TLS handshake with", h);
         if (!closed && e.code != errc::timeout)
           e.message += " (check elasticsearch.pathToCaCertificate and the host name)";
+        // A certificate the CA did not sign is a settings problem: no retry fixes it.
+        if (!closed && util::certificate_rejected(ec))
+          e.code = errc::invalid_argument;
         co_return e;
       }
     }

@@ -123,8 +123,8 @@ asio::awaitable<result<server_info>> sniff(http_pool& pool, sniff_settings setti
       auto r = co_await pool.request_host(h, http_method::get, "/");
       const std::string url = pool.hosts()[h].url();
       if (!r) {
-        if (r.error().code == errc::closed)
-          co_return r.error();
+        if (r.error().code == errc::closed || r.error().code == errc::invalid_argument)
+          co_return r.error();  // stopped, or settings no retry fixes (a rejected certificate)
         if (r.error().code == errc::connection_closed && !pool.hosts()[h].tls)
           closed_on_plain = true;
         last_error = r.error().message;

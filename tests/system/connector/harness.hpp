@@ -118,7 +118,8 @@ struct config_options {
   std::string es_host;  // empty: the sandbox's
   // TLS to both: the sandbox's TLS KV port and `ca_file` as pathToCaCertificate of both.
   std::string ca_file;
-  std::string extra;  // appended TOML
+  std::string es_ca_file;  // Elasticsearch's, when it differs from ca_file
+  std::string extra;       // appended TOML
 };
 
 // Writes config/default-connector.toml and its secrets for `sb` into `dir`; returns the path.
@@ -139,7 +140,8 @@ inline fs::path write_config(const fs::path& dir, const sandbox& sb, const confi
     << "[elasticsearch]\nhosts = ['" << (o.es_host.empty() ? sb.es : o.es_host) << "']\n"
     << "pathToPassword = 'secrets/elasticsearch-password.toml'\n"
     << (o.ca_file.empty() ? ""
-                          : "secureConnection = true\npathToCaCertificate = '" + o.ca_file + "'\n")
+                          : "secureConnection = true\npathToCaCertificate = '" +
+                                (o.es_ca_file.empty() ? o.ca_file : o.es_ca_file) + "'\n")
     << "[elasticsearch.bulkRequestLimits]\nactions = 500\n"
     << "[elasticsearch.docStructure]\nmetadataFieldName = 'meta'\n"
     << "[[elasticsearch.type]]\nprefix = 'airline_'\nindex = 'airlines'\n"

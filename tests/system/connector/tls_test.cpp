@@ -44,5 +44,20 @@ TEST_CASE("cbes refuses servers whose certificate another CA signed, in one line
   INFO(r.err);
   CHECK(r.code == 1);
   CHECK(r.err.find("certificate verify failed") != std::string::npos);
+  CHECK(r.err.find("elasticsearch.pathToCaCertificate") != std::string::npos);
   CHECK(sb.count("etc") == 0);
+}
+
+TEST_CASE("cbes refuses a Couchbase server whose certificate another CA signed, at once") {
+  cbes::test::pki certs("cbes-st-tls-cb-other");
+  sandbox sb(10, tls_flags(certs));
+  const auto dir = fresh_dir("tls-couchbase-other-ca");
+  config_options o;
+  o.ca_file = certs.file("other-ca.pem");
+  o.es_ca_file = certs.file("ca.pem");  // Elasticsearch is fine: the refusal is Couchbase's
+  auto r = run_tool({bin("cbes"), "--config", write_config(dir, sb, o).string()});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("certificate verify failed") != std::string::npos);
+  CHECK(r.err.find("couchbase.pathToCaCertificate") != std::string::npos);
 }

@@ -180,7 +180,7 @@ std::vector<action> elasticsearch_actions(testkit::elasticsearch* es) {
                              p.integer<int>("status", 400, 599, 429));
          return boost::json::object{{"ok", true}};
        }},
-      {"elasticsearch", "delay", "ms=M: every response is delayed by M milliseconds (0 = off)", ,
+      {"elasticsearch", "delay", "ms=M: every response is delayed by M milliseconds (0 = off)",
        false,
        [es](const params& p, const asio::any_io_executor&) {
          es->delay_responses(std::chrono::milliseconds(p.integer("ms", 0, 3'600'000)));
@@ -196,13 +196,13 @@ std::vector<action> elasticsearch_actions(testkit::elasticsearch* es) {
          return boost::json::object{{"ok", true}};
        }},
       {"elasticsearch", "max-content-length",
-       "bytes=B: larger request bodies are refused with 413 (http.max_content_length)", , false,
+       "bytes=B: larger request bodies are refused with 413 (http.max_content_length)", false,
        [es](const params& p, const asio::any_io_executor&) {
          es->set_max_content_length(p.integer<std::size_t>("bytes", 1, max_count));
          return boost::json::object{{"ok", true}};
        }},
       {"elasticsearch", "block-writes",
-       "[on=true]: writes fail with the disk flood-stage block (cluster_block_exception)", , false,
+       "[on=true]: writes fail with the disk flood-stage block (cluster_block_exception)", false,
        [es](const params& p, const asio::any_io_executor&) {
          es->block_writes(p.boolean("on", true));
          return boost::json::object{{"ok", true}};
@@ -212,7 +212,7 @@ std::vector<action> elasticsearch_actions(testkit::elasticsearch* es) {
 
 std::vector<action> couchbase_actions(testkit::couchbase_cluster* cb, std::string bucket) {
   return {
-      {"couchbase", "drop-connections", "every KV and DCP connection is closed", , false,
+      {"couchbase", "drop-connections", "every KV and DCP connection is closed", false,
        [cb](const params&, const asio::any_io_executor&) {
          cb->drop_connections();
          return boost::json::object{{"ok", true}};
@@ -228,19 +228,19 @@ std::vector<action> couchbase_actions(testkit::couchbase_cluster* cb, std::strin
          return boost::json::object{{"ok", true}};
        }},
       {"couchbase", "pause-replication",
-       "[on=true]: mutations stop reaching the replicas until on=false", , false,
+       "[on=true]: mutations stop reaching the replicas until on=false", false,
        [cb, bucket](const params& p, const asio::any_io_executor&) {
          cb->pause_replication(bucket, p.boolean("on", true));
          return boost::json::object{{"ok", true}};
        }},
-      {"couchbase", "move-vbucket", "vb=V to=N: node N takes vbucket V over (new failover entry)", ,
+      {"couchbase", "move-vbucket", "vb=V to=N: node N takes vbucket V over (new failover entry)",
        false,
        [cb, bucket](const params& p, const asio::any_io_executor&) {
          cb->move_vbucket(bucket, p.integer<std::uint16_t>("vb", 0, 1023),
                           p.integer<std::size_t>("to", 0, 1023));
          return boost::json::object{{"ok", true}};
        }},
-      {"couchbase", "add-node", "a new node joins and vbuckets are rebalanced onto it", , false,
+      {"couchbase", "add-node", "a new node joins and vbuckets are rebalanced onto it", false,
        [cb](const params&, const asio::any_io_executor&) {
          auto node = cb->add_node();
          return boost::json::object{{"ok", true}, {"node", node}};
@@ -252,14 +252,13 @@ std::vector<action> couchbase_actions(testkit::couchbase_cluster* cb, std::strin
          return boost::json::object{{"ok", true}};
        }},
       {"couchbase", "fail-ops",
-       "count=N [status=0x86]: the next N KV data operations answer status (0x86 Etmpfail)", ,
-       false,
+       "count=N [status=0x86]: the next N KV data operations answer status (0x86 Etmpfail)", false,
        [cb](const params& p, const asio::any_io_executor&) {
          cb->fail_next_ops(p.integer<int>("count", 0, max_count),
                            p.integer<std::uint16_t>("status", 1, 0xffff, 0x86));
          return boost::json::object{{"ok", true}};
        }},
-      {"couchbase", "delay", "ms=M: every KV response is delayed by M milliseconds (0 = off)", ,
+      {"couchbase", "delay", "ms=M: every KV response is delayed by M milliseconds (0 = off)",
        false,
        [cb](const params& p, const asio::any_io_executor&) {
          cb->delay_responses(std::chrono::milliseconds(p.integer("ms", 0, 3'600'000)));
@@ -271,44 +270,42 @@ std::vector<action> couchbase_actions(testkit::couchbase_cluster* cb, std::strin
 std::vector<action> consul_actions(testkit::consul_agent* consul) {
   return {
       {"consul", "fail-requests",
-       "count=N [status=500]: the next N requests fail (500 \"No cluster leader\", 503, 429)", ,
+       "count=N [status=500]: the next N requests fail (500 \"No cluster leader\", 503, 429)",
        false,
        [consul](const params& p, const asio::any_io_executor&) {
          consul->fail_next_requests(p.integer<int>("count", 0, max_count),
                                     p.integer<int>("status", 400, 599, 500));
          return boost::json::object{{"ok", true}};
        }},
-      {"consul", "freeze", "[on=true]: requests are read but never answered until on=false", ,
-       false,
+      {"consul", "freeze", "[on=true]: requests are read but never answered until on=false", false,
        [consul](const params& p, const asio::any_io_executor&) {
          consul->freeze(p.boolean("on", true));
          return boost::json::object{{"ok", true}};
        }},
-      {"consul", "delay", "ms=M: every response is delayed by M milliseconds (0 = off)", , false,
+      {"consul", "delay", "ms=M: every response is delayed by M milliseconds (0 = off)", false,
        [consul](const params& p, const asio::any_io_executor&) {
          consul->delay_responses(std::chrono::milliseconds(p.integer("ms", 0, 3'600'000)));
          return boost::json::object{{"ok", true}};
        }},
       {"consul", "kill-node",
-       "[dead=true]: the node's serfHealth turns critical (its sessions are invalidated)", , false,
+       "[dead=true]: the node's serfHealth turns critical (its sessions are invalidated)", false,
        [consul](const params& p, const asio::any_io_executor&) {
          consul->kill_node(p.boolean("dead", true));
          return boost::json::object{{"ok", true}};
        }},
-      {"consul", "lose-leader", "[lost=true]: no cluster leader: writes and non-stale reads 500", ,
+      {"consul", "lose-leader", "[lost=true]: no cluster leader: writes and non-stale reads 500",
        false,
        [consul](const params& p, const asio::any_io_executor&) {
          consul->lose_leader(p.boolean("lost", true));
          return boost::json::object{{"ok", true}};
        }},
-      {"consul", "drop-long-polls", "every blocking query waiting now is dropped unanswered", ,
-       false,
+      {"consul", "drop-long-polls", "every blocking query waiting now is dropped unanswered", false,
        [consul](const params&, const asio::any_io_executor&) {
          consul->drop_long_polls();
          return boost::json::object{{"ok", true}};
        }},
       {"consul", "reset-index",
-       "the raft index goes backwards, as after a restart (data kept, re-numbered)", , false,
+       "the raft index goes backwards, as after a restart (data kept, re-numbered)", false,
        [consul](const params&, const asio::any_io_executor&) {
          consul->reset_index();
          return boost::json::object{{"ok", true}};
@@ -372,7 +369,12 @@ std::unique_ptr<testkit::http_server> make_control_server(control_targets target
       co_return error_response(409, e.what());
     }
   };
-  return std::make_unique<http_server>(http_server::options{.port = port}, std::move(handler));
+  return std::make_unique<http_server>(http_server::options{.bind_address = "127.0.0.1",
+                                                            .port = port,
+                                                            .tls_cert_file = {},
+                                                            .tls_key_file = {},
+                                                            .body_limit = 1024 * 1024},
+                                       std::move(handler));
 }
 
 }  // namespace cbes::sandbox

@@ -85,7 +85,10 @@ service_kind couchbase_service() {
             "load N travel-sample-like documents")("kv-tls-cert",
                                                    po::value<std::string>()->default_value(""),
                                                    "PEM certificate chain: also serve KV over TLS")(
-            "kv-tls-key", po::value<std::string>()->default_value(""), "PEM private key");
+            "kv-tls-key", po::value<std::string>()->default_value(""), "PEM private key")(
+            "kv-tls-client-ca", po::value<std::string>()->default_value(""),
+            "PEM CA: the TLS KV port also accepts client certificates it signed, as the user "
+            "the certificate's CN names (no SASL; an unknown CN is disconnected)");
       },
       [](const po::variables_map& vm) -> std::unique_ptr<running_service> {
         auto in_range = [&vm](const char* name, int lo, int hi) {
@@ -113,6 +116,9 @@ service_kind couchbase_service() {
         }
         o.tls_cert_file = vm["kv-tls-cert"].as<std::string>();
         o.tls_key_file = vm["kv-tls-key"].as<std::string>();
+        o.tls_client_ca_file = vm["kv-tls-client-ca"].as<std::string>();
+        if (!o.tls_client_ca_file.empty() && o.tls_cert_file.empty())
+          throw po::error("--kv-tls-client-ca needs --kv-tls-cert and --kv-tls-key");
         auto sample = static_cast<std::size_t>(in_range("load-sample", 0, 10000000));
         return std::make_unique<running_couchbase>(std::move(o), sample,
                                                    vm["bucket"].as<std::string>());
@@ -141,7 +147,10 @@ service_kind elasticsearch_service() {
                                                      "password for --es-username")(
                 "es-tls-cert", po::value<std::string>()->default_value(""),
                 "PEM certificate chain: serve HTTPS")(
-                "es-tls-key", po::value<std::string>()->default_value(""), "PEM private key");
+                "es-tls-key", po::value<std::string>()->default_value(""), "PEM private key")(
+                "es-tls-client-ca", po::value<std::string>()->default_value(""),
+                "PEM CA: require a client certificate it signed (mutual TLS); such requests "
+                "need no basic auth");
           },
           [](const po::variables_map& vm) -> std::unique_ptr<running_service> {
             int port = vm["es-port"].as<int>();
@@ -165,6 +174,9 @@ service_kind elasticsearch_service() {
             o.tls_key_file = vm["es-tls-key"].as<std::string>();
             if (o.tls_cert_file.empty() != o.tls_key_file.empty())
               throw po::error("--es-tls-cert and --es-tls-key go together");
+            o.tls_client_ca_file = vm["es-tls-client-ca"].as<std::string>();
+            if (!o.tls_client_ca_file.empty() && o.tls_cert_file.empty())
+              throw po::error("--es-tls-client-ca needs --es-tls-cert and --es-tls-key");
             return std::make_unique<running_elasticsearch>(std::move(o));
           }};
 }

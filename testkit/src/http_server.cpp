@@ -11,6 +11,8 @@
 #include <system_error>
 #include <thread>
 
+#include "client_certificate.hpp"
+
 namespace cbes::testkit {
 
 namespace asio = boost::asio;
@@ -101,7 +103,7 @@ struct http_server::impl {
   };
 
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream) {
+  asio::awaitable<void> serve(Stream& stream, const std::string& client_cn) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -142,6 +144,7 @@ struct http_server::impl {
         if (auto cl = parser.content_length())
           req.content_length = *cl;
         req.body = std::move(msg.body());
+        req.client_cn = client_cn;
         res = co_await on_request(std::move(req));
       }
       if (res.drop)
@@ -182,12 +185,14 @@ struct http_server::impl {
                                                   asio::as_tuple(asio::use_awaitable));
       if (ec)
         co_return;
-      co_await serve(stream);
+      const std::string client_cn = detail::verified_client_cn(stream.native_handle());
+      co_await serve(stream, client_cn);
       beast::error_code ignored;
       stream.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     } else {
       connection_guard guard(this, &socket);
-      co_await serve(socket);
+      const std::string no_certificate;
+      co_await serve(socket, no_certificate);
       beast::error_code ignored;
       socket.shutdown(tcp::socket::shutdown_both, ignored);
     }
@@ -240,6 +245,8 @@ void http_server::start_listening() {
                        asio::ssl::context::no_sslv3);
     s.ssl->use_certificate_chain_file(s.opts.tls_cert_file);
     s.ssl->use_private_key_file(s.opts.tls_key_file, asio::ssl::context::pem);
+    if (!s.opts.tls_client_ca_file.empty())
+      detail::verify_client_certificates(*s.ssl, s.opts.tls_client_ca_file, true);
   }
   auto address = asio::ip::make_address(s.opts.bind_address);
   s.acceptor = std::make_unique<tcp::acceptor>(*s.ioc);

@@ -81,26 +81,34 @@ struct reader {
     return std::move(*s);
   }
 
-  client_certificate_config client_certificate(table& parent) {
+  // `[<section>.clientCertificate]`: with use = true the keystore must exist and its password
+  // file is read; the section must use TLS (a certificate is presented in the TLS handshake).
+  client_certificate_config client_certificate(table& parent, bool secure) {
     client_certificate_config out;
     auto t = parent.sub("clientCertificate");
-    const auto use = t.boolean("use");
-    const auto path = t.string("path");
-    const bool has_password = t.get("pathToPassword") != nullptr;
+    out.use = t.boolean("use").value_or(false);
     if (t.present()) {
       if (!t.get("use"))
         t.fail("use", "required key is missing (true or false)");
-      if (!t.get("path"))
+      const bool has_path = t.get("path") != nullptr;
+      const bool has_password = t.get("pathToPassword") != nullptr;
+      if (!has_path)
         t.fail("path", "required key is missing (the PKCS12 keystore holding the certificate)");
       if (!has_password)
         t.fail("pathToPassword", "required key is missing (the keystore's password file)");
-      out.use = use.value_or(false);
-      if (path && !path->empty())
-        out.path = base.resolve(*path);
-      if (out.use)
-        t.fail("use",
-               "client certificate authentication is not supported by cbes yet; set use = false "
-               "and authenticate with username and pathToPassword");
+      if (out.use) {
+        out.path = existing_file(t, "path");
+        if (has_password)
+          out.password = password(t, "pathToPassword");
+        if (!secure)
+          t.fail("use", "a client certificate is presented in the TLS handshake: set " +
+                            parent.path() + ".secureConnection = true (or use = false)");
+      } else {
+        // Not used: the example's placeholder paths need not exist.
+        if (auto path = t.string("path"); path && !path->empty())
+          out.path = base.resolve(*path);
+        (void)t.string("pathToPassword");
+      }
     }
     t.finish();
     return out;
@@ -328,7 +336,7 @@ struct reader {
     c.secure_connection = secure;
     c.ca_certificate = existing_file(t, "pathToCaCertificate");
     c.hostname_verification = t.boolean_or("hostnameVerification", true);
-    c.client_certificate = client_certificate(t);
+    c.client_certificate = client_certificate(t, secure);
     c.dcp = dcp_section(t);
     c.env = sdk_env(t);
     t.finish();
@@ -388,7 +396,7 @@ struct reader {
     e.password = password(t, "pathToPassword");
     e.secure_connection = secure;
     e.ca_certificate = existing_file(t, "pathToCaCertificate");
-    e.client_certificate = client_certificate(t);
+    e.client_certificate = client_certificate(t, secure);
 
     auto cloud = t.sub("elasticCloud");
     e.elastic_cloud = cloud.boolean_or("enabled", false);

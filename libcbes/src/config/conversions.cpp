@@ -24,8 +24,14 @@ couchbase::cluster_options base_cluster_options(const connector_config& config) 
   o.tls.enabled = c.secure_connection;
   o.tls.ca_file = c.ca_certificate.string();
   o.tls.verify_hostname = c.hostname_verification;
-  o.username = c.username;
-  o.password = c.password.reveal();
+  if (c.client_certificate.use) {
+    // The certificate authenticates; the Java connector ignores username and password then.
+    o.tls.client_keystore = c.client_certificate.path.string();
+    o.tls.client_keystore_password = c.client_certificate.password.reveal();
+  } else {
+    o.username = c.username;
+    o.password = c.password.reveal();
+  }
   o.network = c.network;
   if (c.env.kv_timeout)
     o.operation_timeout = *c.env.kv_timeout;
@@ -99,9 +105,14 @@ sink::connection_settings sink_connection_settings(const connector_config& confi
   }
   s.secure_connection = e.secure_connection;
   s.ca_file = e.ca_certificate.string();
+  if (e.client_certificate.use) {
+    // The certificate replaces basic auth (the Java connector's behaviour).
+    s.client_keystore = e.client_certificate.path.string();
+    s.client_keystore_password = e.client_certificate.password.reveal();
+  }
   if (e.elastic_cloud) {
     s.api_key = e.password.reveal();
-  } else {
+  } else if (!e.client_certificate.use) {
     s.username = e.username;
     s.password = e.password.reveal();
   }

@@ -40,6 +40,12 @@ std::string bool_text(bool b) {
   return b ? "true" : "false";
 }
 
+// " clientCertificate=<keystore> keystorePassword=<redacted>" when the certificate is used.
+void client_certificate_text(std::ostream& out, const client_certificate_config& c) {
+  if (c.use)
+    out << " clientCertificate=" << c.path.string() << " keystorePassword=" << redacted(c.password);
+}
+
 template <class T>
 std::string optional_text(const std::optional<T>& v) {
   if (!v)
@@ -78,6 +84,7 @@ std::string redacted_summary(const connector_config& config) {
   if (c.secure_connection)
     out << " caCertificate=" << (c.ca_certificate.empty() ? "(system)" : c.ca_certificate.string())
         << " hostnameVerification=" << bool_text(c.hostname_verification);
+  client_certificate_text(out, c.client_certificate);
   out << '\n';
   out << "couchbase.dcp: compression=" << bool_text(c.dcp.compression)
       << " flowControlBuffer=" << size_text(c.dcp.flow_control_buffer)
@@ -99,6 +106,7 @@ std::string redacted_summary(const connector_config& config) {
       << " secureConnection=" << bool_text(e.secure_connection);
   if (e.secure_connection)
     out << " caCertificate=" << (e.ca_certificate.empty() ? "(system)" : e.ca_certificate.string());
+  client_certificate_text(out, e.client_certificate);
   if (e.elastic_cloud)
     out << " elasticCloud=true";
   out << '\n';

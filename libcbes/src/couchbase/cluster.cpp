@@ -618,6 +618,9 @@ asio::awaitable<result<std::shared_ptr<cluster>>> cluster::connect(executor_type
   p->seeds = *seeds;
   if (p->opts.bucket.empty())
     co_return make_error(errc::invalid_argument, "no bucket given — set couchbase.bucket");
+  if (!p->opts.tls.client_keystore.empty() && !p->opts.tls.enabled)
+    co_return make_error(errc::invalid_argument,
+                         "a client certificate needs TLS (couchbase.secureConnection = true)");
   std::vector<std::string> failures;
   bool only_timeouts = true;
   auto note = [&](const std::string& where, const error& e) {

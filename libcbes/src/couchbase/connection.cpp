@@ -411,6 +411,8 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
     auto features = opts.features.empty() ? default_features(opts) : opts.features;
     auto hello_req = mcbp::hello_request{opts.agent, features}.encode();
     auto hello = co_await step(std::move(hello_req), "HELLO", deadline);
+    if (!hello && certificate_auth() && hello.error().code == errc::connection_closed)
+      co_return certificate_refused(hello.error());
     if (!hello)
       co_return hello.error();
     if (hello->view().status() != mcbp::status::success)
@@ -420,8 +422,13 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
       co_return make_error(errc::protocol_error, "bad HELLO response from " + where());
     agreed = agreed_features->features;
 
-    if (auto r = co_await authenticate(deadline); !r)
-      co_return r.error();
+    // A client certificate authenticated the connection during the handshake (the server maps
+    // it to a user); SASL would be refused, as the SDKs' CertificateAuthenticator knows.
+    if (!certificate_auth()) {
+      auto authenticated = co_await authenticate(deadline);
+      if (!authenticated)
+        co_return authenticated.error();
+    }
 
     if (!opts.bucket.empty()) {
       auto sel_req = mcbp::select_bucket_request{opts.bucket}.encode();
@@ -436,8 +443,10 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
             s);
       if (s == mcbp::status::eaccess)
         co_return make_error(errc::bucket_not_found,
-                             "bucket '" + opts.bucket + "' does not exist or user '" +
-                                 opts.username + "' may not access it — check couchbase.bucket",
+                             "bucket '" + opts.bucket + "' does not exist or " +
+                                 (certificate_auth() ? std::string("the client certificate's user")
+                                                     : "user '" + opts.username + "'") +
+                                 " may not access it — check couchbase.bucket",
                              s);
       if (s != mcbp::status::success)
         co_return unexpected(where(), "SELECT_BUCKET", sel->view());
@@ -464,6 +473,25 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
       }
     }
     co_return result<void>{};
+  }
+
+  bool certificate_auth() const noexcept { return !opts.tls.client_keystore.empty(); }
+
+  // Couchbase Server closes a connection whose certificate it cannot map to a user (or, in TLS
+  // 1.3, sends its alert only after the client finished the handshake): HELLO gets no answer.
+  error certificate_refused(const error& e) const {
+    // "... connection to h:p closed: tlsv1 alert unknown ca (SSL routines); the request was ..."
+    std::string_view why = e.message;
+    if (const auto at = why.find("closed: "); at != std::string_view::npos)
+      why.remove_prefix(at + 8);
+    why = why.substr(0, why.find(';'));
+    return make_error(errc::authentication_failed,
+                      "the server at " + where() +
+                          " refused the client certificate (it closed the connection before "
+                          "answering HELLO: " +
+                          std::string(why) +
+                          ") — check that the cluster trusts its CA and that its name maps to an "
+                          "existing user (couchbase.clientCertificate)");
   }
 
   bool mechanism_allowed(mcbp::sasl_mechanism m) const {
@@ -604,6 +632,9 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
 
 asio::awaitable<result<std::shared_ptr<connection>>> connection::open(executor_type ex,
                                                                       connection_options options) {
+  if (!options.tls.client_keystore.empty() && !options.tls.enabled)
+    co_return make_error(errc::invalid_argument,
+                         "a client certificate needs TLS (couchbase.secureConnection = true)");
   auto p = std::make_shared<impl>(std::move(ex), std::move(options));
   if (auto r = co_await p->connect(); !r) {
     p->close();
@@ -668,6 +699,10 @@ const endpoint& connection::address() const noexcept {
 
 const connection::executor_type& connection::get_executor() const noexcept {
   return impl_->ex;
+}
+
+bool connection::certificate_authenticated() const noexcept {
+  return impl_->certificate_auth();
 }
 
 bool connection::is_open() const noexcept {

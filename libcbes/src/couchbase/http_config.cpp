@@ -34,7 +34,10 @@ asio::awaitable<result<std::string>> exchange(Stream& stream, beast::tcp_stream&
                                               std::chrono::milliseconds timeout) {
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, manager.to_string());
-  req.set(http::field::authorization, "Basic " + util::base64_encode(username + ":" + password));
+  // No credentials: a client certificate authenticates the TLS connection.
+  const bool basic_auth = !username.empty() || !password.empty();
+  if (basic_auth)
+    req.set(http::field::authorization, "Basic " + util::base64_encode(username + ":" + password));
   req.set(http::field::user_agent, cbes::user_agent);
   error_code ec;
   layer.expires_after(timeout);
@@ -54,6 +57,11 @@ asio::awaitable<result<std::string>> exchange(Stream& stream, beast::tcp_stream&
                          "HTTP response from " + manager.to_string() + " failed: " + ec.message());
   auto& res = parser.get();
   const auto status = res.result_int();
+  if (status == 401 && !basic_auth)
+    co_return make_error(errc::authentication_failed,
+                         "the cluster manager at " + manager.to_string() +
+                             " refused the client certificate (HTTP 401) — check "
+                             "couchbase.clientCertificate");
   if (status == 401)
     co_return make_error(errc::authentication_failed,
                          "authentication failed for user '" + username +
@@ -100,6 +108,10 @@ asio::awaitable<result<std::string>> fetch_manager(asio::any_io_executor ex, end
                          "connect to " + manager.to_string() + " failed: " + ec.message());
   if (!tls.enabled)
     co_return co_await exchange(layer, layer, manager, target, bucket, username, password, timeout);
+  if (!tls.client_keystore.empty()) {
+    username.clear();
+    password.clear();
+  }
 
   auto ctx = make_tls_context(tls);
   if (!ctx)

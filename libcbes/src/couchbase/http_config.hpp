@@ -21,7 +21,8 @@ boost::asio::awaitable<result<std::string>> fetch_http_config(boost::asio::any_i
                                                               std::string password, tls_options tls,
                                                               std::chrono::milliseconds timeout);
 
-// GET `target` of the cluster manager with basic auth: the body of a 200. 401 →
+// GET `target` of the cluster manager with basic auth (none with tls.client_keystore: the
+// certificate authenticates): the body of a 200. 401 →
 // authentication_failed, 404 → bucket_not_found when `bucket` is not empty (the target is the
 // bucket's), anything else not 200 → server_error.
 boost::asio::awaitable<result<std::string>> fetch_manager(boost::asio::any_io_executor ex,

@@ -6,12 +6,14 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include "../util/pkcs12_keystore.hpp"
 #include "cbes/couchbase/connection.hpp"
 #include "cbes/couchbase/error.hpp"
 
 namespace cbes::couchbase::detail {
 
-// A client context that verifies the peer against `tls.ca_file` (or the system store).
+// A client context that verifies the peer against `tls.ca_file` (or the system store) and
+// presents the client certificate of `tls.client_keystore`, if any.
 inline result<std::unique_ptr<boost::asio::ssl::context>> make_tls_context(const tls_options& tls) {
   auto ctx = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
   ctx->set_verify_mode(boost::asio::ssl::verify_peer);
@@ -23,6 +25,12 @@ inline result<std::unique_ptr<boost::asio::ssl::context>> make_tls_context(const
   if (ec)
     return make_error(errc::invalid_argument,
                       "cannot load CA file '" + tls.ca_file + "': " + ec.message());
+  if (!tls.client_keystore.empty()) {
+    auto loaded = util::detail::use_pkcs12_keystore(
+        *ctx, tls.client_keystore, tls.client_keystore_password, "couchbase.clientCertificate");
+    if (!loaded)
+      return make_error(errc::invalid_argument, loaded.error());
+  }
   return ctx;
 }
 

@@ -1,5 +1,6 @@
 #include "cbes/sink/http_pool.hpp"
 
+#include "../util/pkcs12_keystore.hpp"
 #include "../util/tls_verify.hpp"
 #include "cbes/util/base64.hpp"
 #include "cbes/version.hpp"
@@ -240,7 +241,22 @@ struct http_pool::impl {
     if (stale_connection_error(ec))
       return make_error(errc::connection_closed,
                         where + ": connection closed by the server (" + ec.message() + ")");
-    return make_error(errc::connection_failed, where + ": " + ec.message());
+    return make_error(errc::connection_failed,
+                      where + ": " + ec.message() + (peer_alert(ec) ? alert_hint() : ""));
+  }
+
+  // The server ended the TLS session with an alert (in TLS 1.3 a refused client certificate
+  // arrives only with the first read), as opposed to our own verification of its certificate.
+  static bool peer_alert(const boost::system::error_code& ec) {
+    return ec.category() == asio::error::get_ssl_category() &&
+           ec.message().find("alert") != std::string::npos;
+  }
+  std::string alert_hint() const {
+    return settings.client_keystore.empty()
+               ? " (the server refused the TLS session; does it require a client certificate? "
+                 "see elasticsearch.clientCertificate)"
+               : " (the server refused the TLS session; does it trust the CA of "
+                 "elasticsearch.clientCertificate?)";
   }
 
   asio::awaitable<result<std::unique_ptr<connection>>> connect(std::size_t h) {
@@ -284,7 +300,7 @@ struct http_pool::impl {
                                        asio::redirect_error(asio::use_awaitable, ec));
       if (ec || closed) {
         auto e = transport_error(ec, "TLS handshake with", h);
-        if (!closed && e.code != errc::timeout)
+        if (!closed && e.code != errc::timeout && !peer_alert(ec))
           e.message += " (check elasticsearch.pathToCaCertificate and the host name)";
         // A certificate the CA did not sign is a settings problem: no retry fixes it.
         if (!closed && util::certificate_rejected(ec))
@@ -433,11 +449,22 @@ result<std::unique_ptr<http_pool>> http_pool::create(asio::any_io_executor execu
       return make_error(errc::invalid_argument, "elasticsearch.pathToCaCertificate: cannot load '" +
                                                     settings.ca_file + "': " + ec.message());
     p->tls_context->set_verify_mode(asio::ssl::verify_peer);
+    if (!settings.client_keystore.empty()) {
+      auto loaded = util::detail::use_pkcs12_keystore(*p->tls_context, settings.client_keystore,
+                                                      settings.client_keystore_password,
+                                                      "elasticsearch.clientCertificate");
+      if (!loaded)
+        return make_error(errc::invalid_argument, loaded.error());
+    }
+  } else if (!settings.client_keystore.empty()) {
+    return make_error(errc::invalid_argument,
+                      "elasticsearch.clientCertificate: a client certificate needs "
+                      "elasticsearch.secureConnection = true and https:// hosts");
   }
-  // the Elastic Cloud API key replaces basic auth.
+  // the Elastic Cloud API key replaces basic auth; a client certificate makes it unnecessary.
   if (!settings.api_key.empty())
     p->authorization = "ApiKey " + settings.api_key;
-  else if (!settings.username.empty())
+  else if (!settings.username.empty() && settings.client_keystore.empty())
     p->authorization = "Basic " + util::base64_encode(settings.username + ":" + settings.password);
   p->settings = std::move(settings);
   return std::unique_ptr<http_pool>(new http_pool(std::move(p)));

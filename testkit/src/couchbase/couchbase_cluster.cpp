@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "../client_certificate.hpp"
 #include "cbes/mcbp/collection_key.hpp"
 #include "cbes/testkit/http_server.hpp"
 #include "cbes/util/crc32.hpp"
@@ -228,6 +229,8 @@ void couchbase_cluster::start() {
     impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     impl_->tls->use_certificate_chain_file(o.tls_cert_file);
     impl_->tls->use_private_key_file(o.tls_key_file, asio::ssl::context::pem);
+    if (!o.tls_client_ca_file.empty())
+      detail::verify_client_certificates(*impl_->tls, o.tls_client_ca_file, false);
   }
   impl_->io.restart();
   try {

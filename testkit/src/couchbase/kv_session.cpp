@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "../client_certificate.hpp"
 #include "cbes/mcbp/cluster_config.hpp"
 #include "cbes/mcbp/collection_key.hpp"
 #include "cbes/mcbp/collections_manifest.hpp"
@@ -167,8 +168,13 @@ asio::awaitable<void> kv_session::write_loop() {
 
 asio::awaitable<void> kv_session::run() {
   auto self = shared_from_this();
-  if (tls_)
+  if (tls_) {
     co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
+    if (!authenticate_certificate()) {
+      close();
+      co_return;
+    }
+  }
   asio::co_spawn(lowest().get_executor(), write_loop(),
                  [self](std::exception_ptr) { self->close(); });
   mcbp::parser parser{max_request_body};
@@ -205,6 +211,18 @@ asio::awaitable<void> kv_session::run() {
       }
     }
   }
+}
+
+bool kv_session::authenticate_certificate() {
+  const std::string cn = detail::verified_client_cn(tls_->native_handle());
+  if (cn.empty())
+    return true;  // no certificate: SASL as usual
+  std::lock_guard lock(ctx_.state.mutex);
+  if (ctx_.state.users.find(cn) == ctx_.state.users.end())
+    return false;  // kv_engine: "User [cn] not defined in Couchbase", disconnect
+  user_ = cn;
+  certificate_user_ = true;
+  return true;
 }
 
 void kv_session::close_when_flushed() {
@@ -376,6 +394,8 @@ std::string kv_session::handle_hello(const mcbp::frame& f) {
 }
 
 std::string kv_session::handle_sasl(const mcbp::frame& f) {
+  if (certificate_user_)
+    return error(f, status::not_supported, "SASL is disabled: authenticated by certificate");
   std::optional<mcbp::sasl_auth_request> req;
   if (f.opcode() == opcode::sasl_auth) {
     if (auto r = mcbp::sasl_auth_request::decode(f))

@@ -54,6 +54,9 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
   friend class dcp_producer;
 
   boost::asio::awaitable<void> run();
+  // After the TLS handshake: a verified client certificate names the user (its CN). False when
+  // it names no user: the connection is to be closed.
+  bool authenticate_certificate();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size);
   void enqueue(std::string bytes);
@@ -108,7 +111,8 @@ class kv_session : public std::enable_shared_from_this<kv_session> {
   bool close_after_ = false;
 
   std::set<mcbp::feature> features_;
-  std::string user_;  // authenticated user, empty before SASL succeeded
+  std::string user_;               // authenticated user, empty before SASL succeeded
+  bool certificate_user_ = false;  // user_ from the client certificate: no SASL
   std::string bucket_;
   std::optional<mcbp::scram_server> scram_;
   std::int64_t pushed_rev_ = 0;

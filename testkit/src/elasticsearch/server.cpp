@@ -274,6 +274,9 @@ struct elasticsearch::impl {
   std::optional<http_server::response> authenticate(const http_server::request& req) const {
     if (opts.username.empty() && opts.api_keys.empty())
       return std::nullopt;
+    // The PKI realm: the TLS handshake verified the client's certificate.
+    if (!req.client_cn.empty())
+      return std::nullopt;
     auto auth = find_header(req.headers, "authorization");
     std::string reason;
     if (auth) {
@@ -953,6 +956,7 @@ void elasticsearch::start() {
   o.port = impl_->opts.port;
   o.tls_cert_file = impl_->opts.tls_cert_file;
   o.tls_key_file = impl_->opts.tls_key_file;
+  o.tls_client_ca_file = impl_->opts.tls_client_ca_file;
   // The 413 of http.max_content_length is answered by the handler (empty body); the
   // server's own limit only guards memory.
   o.body_limit = std::max<std::size_t>(impl_->opts.max_content_length + 1, 512u * 1024 * 1024);

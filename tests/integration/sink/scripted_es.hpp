@@ -95,6 +95,7 @@ struct es_options {
   std::string tls_cert_file{}, tls_key_file{};
   std::size_t body_limit = 64 * 1024 * 1024;  // bigger bodies get 413 (empty body)
   std::chrono::milliseconds bulk_delay{0};    // every bulk answer waits this long
+  std::string tls_client_ca_file{};  // mutual TLS: clients need a certificate this CA signed
 };
 
 class scripted_es {
@@ -151,6 +152,11 @@ class scripted_es {
     std::lock_guard l(mu_);
     return headers_;
   }
+  // The verified client certificate's CN of every bulk request ("" without one).
+  std::vector<std::string> bulk_client_cns() const {
+    std::lock_guard l(mu_);
+    return client_cns_;
+  }
   std::size_t root_requests() const { return root_requests_; }
   std::size_t max_concurrent_bulks() const { return max_in_flight_; }
 
@@ -159,6 +165,7 @@ class scripted_es {
     cbes::testkit::http_server::options so;
     so.tls_cert_file = o.tls_cert_file;
     so.tls_key_file = o.tls_key_file;
+    so.tls_client_ca_file = o.tls_client_ca_file;
     so.body_limit = 256 * 1024 * 1024;
     return so;
   }
@@ -251,6 +258,7 @@ class scripted_es {
     {
       std::lock_guard l(mu_);
       headers_.push_back(r.headers);
+      client_cns_.push_back(r.client_cn);
       if (!bulk_faults_.empty()) {
         f = bulk_faults_.front();
         bulk_faults_.pop_front();
@@ -329,6 +337,7 @@ class scripted_es {
   std::vector<bulk_item> applied_;
   std::vector<std::vector<bulk_item>> requests_;
   std::vector<cbes::testkit::http_headers> headers_;
+  std::vector<std::string> client_cns_;
   std::atomic<std::size_t> root_requests_{0};
   std::atomic<std::size_t> in_flight_{0}, max_in_flight_{0};
   cbes::testkit::http_server server_;

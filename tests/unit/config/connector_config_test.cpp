@@ -528,14 +528,64 @@ TEST_CASE("config: a certificate path must name an existing file") {
                                    (env.dir.path() / "missing.pem").string() + "' does not exist"));
 }
 
+TEST_CASE(
+    "config: clientCertificate use = true with secureConnection reads keystore and password") {
+  config_env env;
+  env.dir.write("ks.p12", "x");
+  env.dir.write("secrets/ks-password.toml", "password = 'keystore-secret'\n");
+  const std::string cert =
+      "use = true\npath = 'ks.p12'\npathToPassword = 'secrets/ks-password.toml'\n";
+  std::string text(minimal_config);
+  for (const std::string file : {"cb.toml", "es.toml"}) {
+    const std::string line = "pathToPassword = '" + file + "'\n";
+    text.replace(text.find(line), line.size(), line + "secureConnection = true\n");
+  }
+  auto r = env.parse(text + "[couchbase.clientCertificate]\n" + cert +
+                     "[elasticsearch.clientCertificate]\n" + cert);
+  REQUIRE(r);
+  for (const auto* c : {&r->couchbase.client_certificate, &r->elasticsearch.client_certificate}) {
+    CHECK(c->use);
+    CHECK(c->path == env.dir.path() / "ks.p12");
+    CHECK(c->password.reveal() == "keystore-secret");
+  }
+}
+
+TEST_CASE("config: clientCertificate use = true without secureConnection is refused at use") {
+  config_env env;
+  env.dir.write("ks.p12", "x");
+  const std::string cert = "use = true\npath = 'ks.p12'\npathToPassword = 'cb.toml'\n";
+  CHECK_THAT(problems(env.parse(with("[couchbase.clientCertificate]\n" + cert))),
+             Contains("couchbase.clientCertificate.use at test.toml:16:1: a client certificate is "
+                      "presented in the TLS handshake: set couchbase.secureConnection = true"));
+  CHECK_THAT(problems(env.parse(with("[elasticsearch.clientCertificate]\n" + cert))),
+             Contains("elasticsearch.clientCertificate.use at test.toml:16:1: a client "
+                      "certificate is presented in the TLS handshake: set "
+                      "elasticsearch.secureConnection = true"));
+}
+
+TEST_CASE("config: clientCertificate use = true names a missing keystore or password file") {
+  config_env env;
+  const auto secure = replacing("pathToPassword = 'es.toml'\n",
+                                "pathToPassword = 'es.toml'\nsecureConnection = true\n");
+  auto r = env.parse(secure +
+                     "[elasticsearch.clientCertificate]\nuse = true\npath = 'missing.p12'\n"
+                     "pathToPassword = 'missing-password.toml'\n");
+  REQUIRE_FALSE(r);
+  CHECK_THAT(problems(r),
+             Contains("elasticsearch.clientCertificate.path at test.toml:18:1: file '" +
+                      (env.dir.path() / "missing.p12").string() + "' does not exist"));
+  CHECK_THAT(problems(r), Contains("elasticsearch.clientCertificate.pathToPassword at "
+                                   "test.toml:19:1: cannot read password file '" +
+                                   (env.dir.path() / "missing-password.toml").string() + "'"));
+  // use = false: the Java example's placeholder paths need not exist.
+  CHECK(
+      env.parse(with("[couchbase.clientCertificate]\nuse = false\npath = 'missing.p12'\n"
+                     "pathToPassword = 'missing-password.toml'\n")));
+}
+
 TEST_CASE("config: features cbes lacks are refused rather than silently ignored") {
   config_env env;
   env.dir.write("ks.p12", "x");
-  auto cert =
-      env.parse(with("[couchbase.clientCertificate]\nuse = true\npath = 'ks.p12'\n"
-                     "pathToPassword = 'cb.toml'\n"));
-  CHECK_THAT(problems(cert), Contains("couchbase.clientCertificate.use at test.toml:16:1: client "
-                                      "certificate authentication is not supported by cbes yet"));
   CHECK(
       env.parse(with("[couchbase.clientCertificate]\nuse = false\npath = 'ks.p12'\n"
                      "pathToPassword = 'cb.toml'\n")));

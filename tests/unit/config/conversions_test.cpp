@@ -100,6 +100,39 @@ TEST_CASE("conversions: sink connection settings use basic auth, or the API key 
   CHECK(c.secure_connection);
 }
 
+TEST_CASE("conversions: a client certificate replaces username and password on both sides") {
+  config_env env;
+  env.dir.write("ks.p12", "x");
+  env.dir.write("ks.toml", "password = 'keystore-secret'\n");
+  std::string text(minimal_config);
+  for (const std::string file : {"cb.toml", "es.toml"}) {
+    const std::string line = "pathToPassword = '" + file + "'\n";
+    text.replace(text.find(line), line.size(),
+                 line + "secureConnection = true\nusername = 'someone'\n");
+  }
+  const std::string cert = "use = true\npath = 'ks.p12'\npathToPassword = 'ks.toml'\n";
+  auto r = env.parse(text + "[couchbase.clientCertificate]\n" + cert +
+                     "[elasticsearch.clientCertificate]\n" + cert);
+  REQUIRE(r);
+  const auto keystore = (env.dir.path() / "ks.p12").string();
+  for (const auto& o : {cluster_options(*r), metadata_cluster_options(*r)}) {
+    CHECK(o.tls.enabled);
+    CHECK(o.tls.client_keystore == keystore);
+    CHECK(o.tls.client_keystore_password == "keystore-secret");
+    CHECK(o.username.empty());
+    CHECK(o.password.empty());
+  }
+  const auto s = sink_connection_settings(*r);
+  CHECK(s.client_keystore == keystore);
+  CHECK(s.client_keystore_password == "keystore-secret");
+  CHECK(s.username.empty());  // no basic auth
+  CHECK(s.password.empty());
+
+  const auto summary = redacted_summary(*r);
+  CHECK_THAT(summary, Contains("clientCertificate=" + keystore + " keystorePassword=<redacted>"));
+  CHECK_THAT(summary, !Contains("keystore-secret"));
+}
+
 TEST_CASE("conversions: the startup summary shows the settings but no password") {
   config_env env;
   auto r = env.parse(in_couchbase("username = 'Administrator'\n"));

@@ -71,12 +71,14 @@ struct metrics_config {
   std::chrono::milliseconds log_interval = std::chrono::minutes(1);  // 0 disables
 };
 
-// `[couchbase.clientCertificate]` / `[elasticsearch.clientCertificate]`. cbes has no client
-// certificate authentication yet: `use = true` is refused with an error rather than ignored.
+// `[couchbase.clientCertificate]` / `[elasticsearch.clientCertificate]`: mutual TLS with a PKCS12
+// keystore. `use = true` needs the section's `secureConnection = true`; the certificate then
+// authenticates instead of username and password (Couchbase: no SASL; Elasticsearch: no basic
+// auth). The keystore itself is opened when connecting.
 struct client_certificate_config {
   bool use = false;
-  std::filesystem::path path{};  // absolute after loading
-  secret password{};
+  std::filesystem::path path{};  // absolute after loading; an existing file when `use`
+  secret password{};             // the keystore's password, read only when `use`
 };
 
 // `[couchbase.dcp]`.

@@ -17,7 +17,8 @@
 
 namespace cbes::config {
 
-// Options for the bucket that is streamed (DCP): seeds, TLS, credentials, network, timeouts.
+// Options for the bucket that is streamed (DCP): seeds, TLS, credentials (or the client
+// certificate's keystore instead), network, timeouts.
 //
 //   auto cluster = co_await couchbase::cluster::connect(ex, cluster_options(cfg));
 couchbase::cluster_options cluster_options(const connector_config& config);
@@ -40,8 +41,8 @@ couchbase::collection metadata_collection(const connector_config& config);
 dcp::consumer_options consumer_options(const connector_config& config);
 
 // Connection settings of the Elasticsearch sink: hosts (port 443 by default in Elastic Cloud
-// mode), basic auth or the Elastic Cloud API key, TLS, and the request deadline
-// max(60 s, bulk timeout + 3 s).
+// mode), basic auth, the Elastic Cloud API key or a client certificate, TLS, and the request
+// deadline max(60 s, bulk timeout + 3 s).
 //
 //   auto pool = sink::http_pool::create(ex, sink_connection_settings(cfg));
 sink::connection_settings sink_connection_settings(const connector_config& config);

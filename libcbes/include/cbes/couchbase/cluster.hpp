@@ -43,6 +43,7 @@ namespace cbes::couchbase {
 struct cluster_options {
   std::string seeds = "127.0.0.1";  // parse_seeds() syntax
   tls_options tls;                  // tls.enabled switches every port to its TLS variant
+  // Unused with tls.client_keystore: the certificate authenticates every connection.
   std::string username;
   std::string password;
   std::string bucket;

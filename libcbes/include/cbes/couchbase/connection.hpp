@@ -1,6 +1,7 @@
 #pragma once
 // One mcbp connection to one KV node: TCP or TLS, the bootstrap of kv_engine's protocol docs
-// (HELLO → SASL → SELECT_BUCKET → GET_ERROR_MAP → GET_CLUSTER_CONFIG), then pipelined requests
+// (HELLO → SASL → SELECT_BUCKET → GET_ERROR_MAP → GET_CLUSTER_CONFIG; no SASL with a client
+// certificate), then pipelined requests
 // matched to responses by opaque, each with its own deadline. Writes are queued and sent with
 // gather writes; reads go through the bounded incremental mcbp::parser.
 //
@@ -41,6 +42,15 @@ struct tls_options {
   std::string ca_file;          // PEM; empty → the system's default trust store
   bool verify_hostname = true;  // check the certificate against server_name (or the host)
   std::string server_name;      // SNI + name to verify; empty → the host connected to
+  // Client certificate (mutual TLS): a PKCS12 keystore with the certificate, its private key and
+  // any intermediate certificates. With it the server authenticates the connection by the
+  // certificate (it maps the certificate to a user) and no SASL step runs, as with the Couchbase
+  // SDKs' CertificateAuthenticator; username and password are not used. Needs `enabled`.
+  //
+  //   o.tls.client_keystore = "/etc/cbes/cbes-client.p12";
+  //   o.tls.client_keystore_password = secret;
+  std::string client_keystore;
+  std::string client_keystore_password;
 };
 
 struct connection_options {
@@ -79,8 +89,10 @@ class connection {
   using clock = std::chrono::steady_clock;
 
   // Connects and bootstraps. Errors: connection_failed ("connect to host:port: Connection
-  // refused", "TLS handshake with host:port failed: ..."), timeout, authentication_failed,
-  // no_sasl_mechanism, bucket_not_found, protocol_error.
+  // refused", "TLS handshake with host:port failed: ..."), timeout, authentication_failed (also a
+  // client certificate the server refused: it closes the connection at once), no_sasl_mechanism,
+  // bucket_not_found, protocol_error, invalid_argument (CA file or keystore unusable, a client
+  // certificate without TLS).
   //
   //   connection_options o;   // a named object (CONTRIBUTING.md, GCC 12 rule 2)
   //   o.address = {"127.0.0.1", 11210}; o.username = "u"; o.password = pw; o.bucket = "b";
@@ -133,8 +145,11 @@ class connection {
   const std::string& bootstrap_config() const noexcept;
   // Features the server agreed to in HELLO.
   bool has_feature(mcbp::feature f) const noexcept;
-  // The SASL mechanism that authenticated this connection.
+  // The SASL mechanism that authenticated this connection (meaningless when
+  // certificate_authenticated()).
   mcbp::sasl_mechanism mechanism() const noexcept;
+  // Authenticated by the client certificate (tls.client_keystore), without SASL.
+  bool certificate_authenticated() const noexcept;
   const endpoint& address() const noexcept;
   const executor_type& get_executor() const noexcept;
   bool is_open() const noexcept;

@@ -1,9 +1,9 @@
 #pragma once
 // HTTP/1.1 client for Elasticsearch / OpenSearch: keep-alive connections to a list of hosts,
-// round-robin with back-off for hosts that failed, basic or API-key auth, TLS with a CA file and
-// hostname verification, optional gzip request bodies, a deadline per request
-// (Elasticsearch's REST API docs; the Java connector's behaviour `[elasticsearch]`).
-// Not thread-safe: use it from one thread (or a strand) of its executor.
+// round-robin with back-off for hosts that failed, basic or API-key auth, TLS with a CA file,
+// hostname verification and an optional client certificate, optional gzip request bodies, a
+// deadline per request (Elasticsearch's REST API docs; the Java connector's behaviour
+// `[elasticsearch]`). Not thread-safe: use it from one thread (or a strand) of its executor.
 //
 //   cbes::sink::connection_settings cs{.hosts = {"https://es1:9200", "es2"},
 //                                      .username = "elastic", .password = "secret",
@@ -30,13 +30,18 @@ namespace cbes::sink {
 struct connection_settings {
   // `host`, `host:port`, `http://host:port`, `https://host:port`, `[::1]:9200`; default port 9200.
   std::vector<std::string> hosts{"127.0.0.1"};
-  std::string username{};  // basic auth when non-empty (and no api_key)
+  std::string username{};  // basic auth when non-empty (and no api_key or client_keystore)
   std::string password{};
   // Elastic Cloud: sent as `Authorization: ApiKey <api_key>` instead of basic auth.
   std::string api_key{};
   bool secure_connection = false;
   std::string ca_file{};  // PEM; empty = the system's trusted CAs
   bool hostname_verification = true;
+  // Client certificate (mutual TLS, `[elasticsearch.clientCertificate]`): a PKCS12 keystore with
+  // the certificate, its key and any intermediates. It authenticates the requests (Elasticsearch's
+  // PKI realm), so no basic-auth header is sent. Needs secure_connection.
+  std::string client_keystore{};
+  std::string client_keystore_password{};
   bool gzip_requests = false;  // Elasticsearch's REST API docs: worth it off-box, not on loopback
   std::chrono::milliseconds connect_timeout{5000};  // connect 5 s
   // Whole-request deadline; nullopt = max(60 s, bulk timeout + 3 s), see socket_timeout().
@@ -79,7 +84,8 @@ struct http_response {
 
 class http_pool {
  public:
-  // Validates the hosts and loads the CA file; nothing is connected yet.
+  // Validates the hosts and loads the CA file and the client keystore; nothing is connected yet.
+  // Errors (invalid_argument) name the setting to fix.
   static result<std::unique_ptr<http_pool>> create(boost::asio::any_io_executor executor,
                                                    connection_settings settings);
   ~http_pool();

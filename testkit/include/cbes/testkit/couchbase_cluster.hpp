@@ -72,6 +72,13 @@ struct couchbase_cluster_options {
   // When both are set every node also listens for KV over TLS (the "kvSSL" service).
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Client certificates on the TLS KV ports (Couchbase's client certificate mode "enable", with
+  // the CN as the user mapping rule): a client may present a certificate signed by this PEM CA
+  // and is then authenticated as the user its subject CN names, without SASL (SASL_AUTH answers
+  // NotSupported, as kv_engine does). A CN that names no user in `users` gets the connection
+  // closed right after the handshake, as Couchbase Server does. Clients without a certificate
+  // authenticate with SASL as before.
+  std::string tls_client_ca_file{};
   // SCRAM iteration count stored with every user (real servers use 15000; fewer keeps tests fast).
   std::uint32_t scram_iterations = 4096;
   // VERSION (0x0b) answer and the manager's implementationVersion.

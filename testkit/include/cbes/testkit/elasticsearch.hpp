@@ -39,13 +39,18 @@ struct elasticsearch_options {
   // HTTPS: when both are set the server speaks TLS with these PEM files (url() says https).
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Mutual TLS (the PKI realm with `client_authentication: required`): clients must present a
+  // certificate signed by this PEM CA, or the handshake fails; a request over such a connection
+  // is authenticated by the certificate, without basic auth or an API key.
+  std::string tls_client_ca_file{};
   elasticsearch_flavor flavor = elasticsearch_flavor::elasticsearch_8;
   // version.number reported by GET /; "" = 7.17.18, 8.13.4 or 2.11.1 by flavour.
   std::string version;
   std::string cluster_name = "cbes-sandbox";
   std::string node_name = "es-node-1";
   // Security: when `username` is set (basic auth) or `api_keys` is non-empty, every request
-  // needs `Authorization: Basic ...` or `ApiKey <key>` or gets 401. An API key may
+  // needs `Authorization: Basic ...` or `ApiKey <key>` (or a verified client certificate) or
+  // gets 401. An API key may
   // be listed as its encoded form (base64 of "id:key") or as "id:key".
   std::string username;
   std::string password;

@@ -46,6 +46,9 @@ class http_server {
     http_headers headers;
     std::string body;
     std::optional<std::uint64_t> content_length;  // as sent; nullopt for chunked bodies
+    // The subject CN of the client certificate the TLS handshake verified (options
+    // tls_client_ca_file); empty without one.
+    std::string client_cn{};
   };
   struct response {
     int status = 200;
@@ -69,6 +72,9 @@ class http_server {
     // TLS: when both are set connections are served over TLS with these PEM files.
     std::string tls_cert_file;
     std::string tls_key_file;
+    // Mutual TLS: when set (with TLS on), every client must present a certificate signed by
+    // this PEM CA or the handshake fails; handlers see its CN in request::client_cn.
+    std::string tls_client_ca_file{};
     // Bodies larger than this are refused with 413 before the handler runs.
     std::size_t body_limit = 16 * 1024 * 1024;
   };

@@ -34,30 +34,34 @@ TEST_CASE("cbes replicates over TLS to Couchbase and Elasticsearch, verifying th
   CHECK(cbes->wait_exit(30s) == 0);
 }
 
-TEST_CASE("cbes refuses servers whose certificate another CA signed, in one line") {
-  cbes::test::pki certs("cbes-st-tls-other");
+namespace {
+
+// `cbes` against a TLS sandbox with these CA files for Couchbase and Elasticsearch: it must exit
+// 1 with one line naming the rejected certificate and the setting to fix, and write nothing.
+void check_refused(const std::string& name, const std::string& couchbase_ca,
+                   const std::string& es_ca, const std::string& setting) {
+  cbes::test::pki certs(name);
   sandbox sb(10, tls_flags(certs));
-  const auto dir = fresh_dir("tls-other-ca");
   config_options o;
-  o.ca_file = certs.file("other-ca.pem");
-  auto r = run_tool({bin("cbes"), "--config", write_config(dir, sb, o).string()});
+  o.ca_file = certs.file(couchbase_ca.c_str());
+  o.es_ca_file = certs.file(es_ca.c_str());
+  auto r = run_tool({bin("cbes"), "--config", write_config(fresh_dir(name), sb, o).string()});
   INFO(r.err);
   CHECK(r.code == 1);
   CHECK(r.err.find("certificate verify failed") != std::string::npos);
-  CHECK(r.err.find("elasticsearch.pathToCaCertificate") != std::string::npos);
+  CHECK(r.err.find(setting) != std::string::npos);
   CHECK(sb.count("etc") == 0);
 }
 
+}  // namespace
+
+TEST_CASE("cbes refuses an Elasticsearch whose certificate another CA signed, at once") {
+  // Elasticsearch is connected first, as the Java connector does.
+  check_refused("tls-es-other-ca", "other-ca.pem", "other-ca.pem",
+                "elasticsearch.pathToCaCertificate");
+}
+
 TEST_CASE("cbes refuses a Couchbase server whose certificate another CA signed, at once") {
-  cbes::test::pki certs("cbes-st-tls-cb-other");
-  sandbox sb(10, tls_flags(certs));
-  const auto dir = fresh_dir("tls-couchbase-other-ca");
-  config_options o;
-  o.ca_file = certs.file("other-ca.pem");
-  o.es_ca_file = certs.file("ca.pem");  // Elasticsearch is fine: the refusal is Couchbase's
-  auto r = run_tool({bin("cbes"), "--config", write_config(dir, sb, o).string()});
-  INFO(r.err);
-  CHECK(r.code == 1);
-  CHECK(r.err.find("certificate verify failed") != std::string::npos);
-  CHECK(r.err.find("couchbase.pathToCaCertificate") != std::string::npos);
+  check_refused("tls-couchbase-other-ca", "other-ca.pem", "ca.pem",
+                "couchbase.pathToCaCertificate");
 }

@@ -21,6 +21,8 @@ packages=(
 )
 # Stock third-party clients the compatibility tests drive against the fakes.
 packages+=(python3 python3-consul2 python3-requests python3-elasticsearch)
+# botocore signs requests with AWS SigV4: the independent check of our signer (tests/unit/sink).
+packages+=(python3-botocore)
 # tshark dissects the bytes the tests record (tests/integration/wireshark: mcbp as Wireshark
 # sees it).
 packages+=(tshark)

@@ -406,10 +406,19 @@ struct reader {
 
     auto aws = t.sub("aws");
     e.aws_region = aws.string_or("region", "");
-    if (!e.aws_region.empty())
-      aws.fail("region",
-               "Amazon OpenSearch Service (SigV4 request signing) is not supported by cbes yet; "
-               "remove the region and use basic authentication");
+    if (!e.aws_region.empty()) {
+      // Amazon OpenSearch Service: SigV4-signed requests to one domain endpoint over TLS.
+      if (!secure)
+        aws.fail("region", "Amazon OpenSearch Service needs elasticsearch.secureConnection = true");
+      if (e.hosts.size() > 1)
+        aws.fail("region",
+                 "Amazon OpenSearch Service takes exactly one elasticsearch.hosts entry (the "
+                 "domain endpoint), got " +
+                     std::to_string(e.hosts.size()));
+      if (e.elastic_cloud)
+        aws.fail("region",
+                 "[elasticsearch.aws] and [elasticsearch.elasticCloud] exclude each other");
+    }
     aws.finish();
 
     auto& s = e.sink;

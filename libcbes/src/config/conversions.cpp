@@ -98,9 +98,15 @@ sink::connection_settings sink_connection_settings(const connector_config& confi
   s.hosts.clear();
   for (const auto& h : e.hosts) {
     // Elastic Cloud listens on 443, not on Elasticsearch's 9200 (the Java connector's default).
-    if (e.elastic_cloud && !has_port(h))
+    if (e.elastic_cloud && !has_port(h)) {
       s.hosts.push_back(h.substr(0, h.find_last_not_of('/') + 1) + ":443");
-    else
+    } else if (!e.aws_region.empty()) {
+      // An Amazon OpenSearch Service domain listens on 443; another port is ignored, as in Java.
+      std::string base = h.substr(0, h.find_last_not_of('/') + 1);
+      if (has_port(base))
+        base.erase(base.rfind(':'));
+      s.hosts.push_back(base + ":443");
+    } else
       s.hosts.push_back(h);
   }
   s.secure_connection = e.secure_connection;
@@ -110,9 +116,10 @@ sink::connection_settings sink_connection_settings(const connector_config& confi
     s.client_keystore = e.client_certificate.path.string();
     s.client_keystore_password = e.client_certificate.password.reveal();
   }
+  s.aws_region = e.aws_region;
   if (e.elastic_cloud) {
     s.api_key = e.password.reveal();
-  } else if (!e.client_certificate.use) {
+  } else if (!e.client_certificate.use && e.aws_region.empty()) {
     s.username = e.username;
     s.password = e.password.reveal();
   }

@@ -2,6 +2,7 @@
 
 #include "../util/pkcs12_keystore.hpp"
 #include "../util/tls_verify.hpp"
+#include "cbes/sink/aws_sigv4.hpp"
 #include "cbes/util/base64.hpp"
 #include "cbes/version.hpp"
 
@@ -197,7 +198,8 @@ struct http_pool::impl {
   std::string authorization;
   std::size_t next_host = 0;
   std::uint64_t opened = 0;
-  std::uint64_t marked_down = 0;  // hosts_marked_down()
+  std::uint64_t marked_down = 0;       // hosts_marked_down()
+  std::optional<aws_credentials> aws;  // SigV4 signing (Amazon OpenSearch Service)
   bool closed = false;
   std::unordered_set<connection*> busy;
 
@@ -356,6 +358,18 @@ struct http_pool::impl {
         co_return make_error(errc::closed, "connection pool closed");
       const std::size_t h = use_forced ? forced_host : pick_host();
       req.set(http::field::host, hosts[h].host_header);
+      if (aws) {
+        // Signed per attempt: the host and the time are part of the signature.
+        const auto verb = req.method_string();
+        const auto path = req.target();
+        const sigv4_request signing{.method = {verb.data(), verb.size()},
+                                    .host = hosts[h].host_header,
+                                    .target = {path.data(), path.size()},
+                                    .payload = req.body()};
+        for (auto& [name, value] :
+             sigv4_sign(signing, *aws, settings.aws_region, "es", std::chrono::system_clock::now()))
+          req.set(name, value);
+      }
       bool fresh_retry_allowed = true;
       for (;;) {
         std::unique_ptr<connection> c;
@@ -461,8 +475,21 @@ result<std::unique_ptr<http_pool>> http_pool::create(asio::any_io_executor execu
                       "elasticsearch.clientCertificate: a client certificate needs "
                       "elasticsearch.secureConnection = true and https:// hosts");
   }
-  // the Elastic Cloud API key replaces basic auth; a client certificate makes it unnecessary.
-  if (!settings.api_key.empty())
+  if (!settings.aws_region.empty()) {
+    if (!settings.secure_connection)
+      return make_error(errc::invalid_argument,
+                        "elasticsearch.aws: Amazon OpenSearch Service needs "
+                        "elasticsearch.secureConnection = true");
+    auto creds = load_aws_credentials();
+    if (!creds)
+      return creds.error();
+    p->aws = std::move(*creds);
+  }
+  // The Elastic Cloud API key replaces basic auth; a client certificate or SigV4 makes it
+  // unnecessary.
+  if (p->aws)
+    p->authorization.clear();
+  else if (!settings.api_key.empty())
     p->authorization = "ApiKey " + settings.api_key;
   else if (!settings.username.empty() && settings.client_keystore.empty())
     p->authorization = "Basic " + util::base64_encode(settings.username + ":" + settings.password);

@@ -583,7 +583,7 @@ TEST_CASE("config: clientCertificate use = true names a missing keystore or pass
                      "pathToPassword = 'missing-password.toml'\n")));
 }
 
-TEST_CASE("config: features cbes lacks are refused rather than silently ignored") {
+TEST_CASE("config: settings that cannot work together are refused rather than ignored") {
   config_env env;
   env.dir.write("ks.p12", "x");
   CHECK(
@@ -592,7 +592,8 @@ TEST_CASE("config: features cbes lacks are refused rather than silently ignored"
   CHECK_THAT(problems(env.parse(with("[elasticsearch.clientCertificate]\nuse = false\n"))),
              Contains("elasticsearch.clientCertificate.path at test.toml:15:1: required key"));
   CHECK_THAT(problems(env.parse(with("[elasticsearch.aws]\nregion = 'us-east-1'\n"))),
-             Contains("elasticsearch.aws.region at test.toml:16:1: Amazon OpenSearch Service"));
+             Contains("elasticsearch.aws.region at test.toml:16:1: Amazon OpenSearch Service "
+                      "needs elasticsearch.secureConnection = true"));
   CHECK_THAT(problems(env.parse(with("[elasticsearch.elasticCloud]\nenabled = true\n"))),
              Contains("Elastic Cloud needs elasticsearch.secureConnection = true"));
 }
@@ -678,4 +679,19 @@ TEST_CASE("config: a malformed host is reported at its element of `hosts`") {
                                    "hosts = []\npathToPassword = 'cb.toml'"));
   CHECK_THAT(problems(empty),
              Contains("couchbase.hosts at test.toml:7:1: must name at least one host"));
+}
+
+TEST_CASE("config: [elasticsearch.aws] region is Amazon OpenSearch Service: TLS and one host") {
+  config_env env;
+  const auto secure = replacing("pathToPassword = 'es.toml'\n",
+                                "pathToPassword = 'es.toml'\nsecureConnection = true\n");
+  auto ok = env.parse(secure + "[elasticsearch.aws]\nregion = 'eu-west-1'\n");
+  REQUIRE(ok);
+  CHECK(ok->elasticsearch.aws_region == "eu-west-1");
+  auto two = env.parse(replacing("hosts = ['127.0.0.1']\npathToPassword = 'es.toml'\n",
+                                 "hosts = ['a.es.amazonaws.com', 'b.es.amazonaws.com']\n"
+                                 "pathToPassword = 'es.toml'\nsecureConnection = true\n") +
+                       "[elasticsearch.aws]\nregion = 'eu-west-1'\n");
+  CHECK_THAT(problems(two), Contains("takes exactly one elasticsearch.hosts entry (the domain "
+                                     "endpoint), got 2"));
 }

@@ -145,3 +145,19 @@ TEST_CASE("conversions: the startup summary shows the settings but no password")
   CHECK_THAT(text, !Contains("cb-secret"));
   CHECK_THAT(text, !Contains("es-secret"));
 }
+
+TEST_CASE("conversions: Amazon OpenSearch Service signs with SigV4 on port 443, no basic auth") {
+  config_env env;
+  auto aws = env.parse(replacing("hosts = ['127.0.0.1']\npathToPassword = 'es.toml'",
+                                 "hosts = ['https://search-x.eu-west-1.es.amazonaws.com:9200/']\n"
+                                 "pathToPassword = 'es.toml'\nsecureConnection = true\n"
+                                 "username = 'ignored'") +
+                       "[elasticsearch.aws]\nregion = 'eu-west-1'\n");
+  REQUIRE(aws);
+  auto s = sink_connection_settings(*aws);
+  // The Java connector ignores another port: the domain endpoint listens on 443.
+  CHECK(s.hosts == std::vector<std::string>{"https://search-x.eu-west-1.es.amazonaws.com:443"});
+  CHECK(s.aws_region == "eu-west-1");
+  CHECK(s.username.empty());
+  CHECK(s.password.empty());
+}

@@ -129,7 +129,9 @@ struct elasticsearch_config {
   std::filesystem::path ca_certificate{};
   client_certificate_config client_certificate{};
   bool elastic_cloud = false;
-  std::string aws_region{};  // non-empty is refused: no SigV4 signing in cbes yet
+  // Amazon OpenSearch Service: requests signed with AWS SigV4 (credentials from the environment
+  // or ~/.aws/credentials), one host, port 443, secureConnection required.
+  std::string aws_region{};
   sink::sink_settings sink{};
 };
 

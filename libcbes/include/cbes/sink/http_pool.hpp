@@ -42,6 +42,10 @@ struct connection_settings {
   // PKI realm), so no basic-auth header is sent. Needs secure_connection.
   std::string client_keystore{};
   std::string client_keystore_password{};
+  // Amazon OpenSearch Service (`[elasticsearch.aws] region`): every request is signed with AWS
+  // SigV4 (service "es") using the credentials of load_aws_credentials(); no basic auth. Needs
+  // secure_connection.
+  std::string aws_region{};
   bool gzip_requests = false;  // Elasticsearch's REST API docs: worth it off-box, not on loopback
   std::chrono::milliseconds connect_timeout{5000};  // connect 5 s
   // Whole-request deadline; nullopt = max(60 s, bulk timeout + 3 s), see socket_timeout().

@@ -1,9 +1,16 @@
-// The sink with a client certificate (mutual TLS, `[elasticsearch.clientCertificate]`) against
-// servers that require one: the certificate replaces basic auth, a client without one is refused
-// in the handshake, and keystore problems fail http_pool::create with one line.
+// The sink's authentication other than basic auth, against servers that require it:
+// - a client certificate (mutual TLS, `[elasticsearch.clientCertificate]`): it replaces basic
+//   auth, a client without one is refused in the handshake, and keystore problems fail
+//   http_pool::create with one line;
+// - AWS SigV4 for Amazon OpenSearch Service (`[elasticsearch.aws] region`): every request signed
+//   with the credentials of the environment, none sent without them. (The signature itself is
+//   checked against botocore in tests/unit/sink/aws_sigv4_test.cpp.)
 #include "integration/sink/scripted_es.hpp"  // first: warning pragmas
 
 #include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <regex>
 
 #include "cbes/sink/http_pool.hpp"
 #include "cbes/sink/sink.hpp"
@@ -141,4 +148,59 @@ TEST_CASE("keystore problems fail http_pool::create with one line naming the set
   REQUIRE_FALSE(refused);
   CHECK_THAT(refused.error().message,
              Contains("a client certificate needs elasticsearch.secureConnection = true"));
+}
+
+TEST_CASE("Amazon OpenSearch Service: every request is SigV4-signed, and no basic auth is sent") {
+  pki p("es-sigv4");
+  scripted_es es({.tls_cert_file = p.file("server.pem"), .tls_key_file = p.file("server.key")});
+  ::setenv("AWS_ACCESS_KEY_ID", "AKIDCBESTEST", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "secret/for+tests", 1);
+  ::unsetenv("AWS_SESSION_TOKEN");
+  asio::io_context io;
+  auto conn = tls_settings(p, es.port(), nullptr);
+  conn.aws_region = "eu-west-1";
+  conn.username = "elastic";  // ignored with SigV4
+  conn.password = "changeme";
+  REQUIRE(write_docs(io, conn, 20));
+  CHECK(es.index_contents("docs").size() == 20);
+  const auto headers = es.bulk_headers();
+  REQUIRE_FALSE(headers.empty());
+  const std::regex signed_by(
+      "AWS4-HMAC-SHA256 Credential=AKIDCBESTEST/[0-9]{8}/eu-west-1/es/aws4_request, "
+      "SignedHeaders=host;x-amz-date, Signature=[0-9a-f]{64}");
+  for (const auto& h : headers) {
+    auto auth = cbes::testkit::find_header(h, "Authorization");
+    REQUIRE(auth);
+    CHECK(std::regex_match(std::string(*auth), signed_by));
+    auto date = cbes::testkit::find_header(h, "X-Amz-Date");
+    REQUIRE(date);
+    CHECK(std::regex_match(std::string(*date), std::regex("[0-9]{8}T[0-9]{6}Z")));
+  }
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+TEST_CASE("Amazon OpenSearch Service without credentials or TLS fails with one line") {
+  pki p("es-sigv4-none");
+  asio::io_context io;
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ::setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/cbes-credentials", 1);
+  auto conn = tls_settings(p, 9, nullptr);
+  conn.aws_region = "eu-west-1";
+  auto none = http_pool::create(io.get_executor(), conn);
+  REQUIRE_FALSE(none.has_value());
+  CHECK(none.error().code == errc::invalid_argument);
+  CHECK_THAT(none.error().message, Contains("no AWS credentials for [elasticsearch.aws]"));
+  ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+
+  ::setenv("AWS_ACCESS_KEY_ID", "AKIDCBESTEST", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+  conn.hosts = {"127.0.0.1:9"};
+  conn.secure_connection = false;
+  auto plain = http_pool::create(io.get_executor(), conn);
+  REQUIRE_FALSE(plain.has_value());
+  CHECK_THAT(plain.error().message, Contains("needs elasticsearch.secureConnection = true"));
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
 }

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <mutex>
 
 namespace cbes::util::detail {
 namespace {
@@ -52,11 +51,15 @@ std::string openssl_reason() {
 
 // RC2-40 and 3DES (OpenSSL 1.x `pkcs12 -export`, keytool before JDK 8u301 / 11.0.12) live in
 // OpenSSL 3's legacy provider; the default provider stays available next to it.
+// The handle is released at exit, before OpenSSL's own cleanup (registered earlier, so it runs
+// later): a handle kept for ever would outlive that cleanup and show up as a leak.
 bool load_legacy_provider() {
-  static std::once_flag once;
-  static bool loaded = false;
-  std::call_once(once, [] { loaded = OSSL_PROVIDER_try_load(nullptr, "legacy", 1) != nullptr; });
-  return loaded;
+  struct unload {
+    void operator()(OSSL_PROVIDER* p) const { OSSL_PROVIDER_unload(p); }
+  };
+  static std::unique_ptr<OSSL_PROVIDER, unload> legacy(
+      OSSL_PROVIDER_try_load(nullptr, "legacy", 1));
+  return legacy != nullptr;
 }
 
 bool read_keystore(const std::string& path, std::string& out, std::string& why) {

@@ -258,7 +258,6 @@ TEST_CASE("bulk response: ingest_took is read when a pipeline ran, absent otherw
                                      batch, "");
   REQUIRE(with.verdict == bulk_verdict::per_item);
   CHECK(with.ingest_took == std::chrono::milliseconds(12));
-  auto without =
-      classify_bulk_response(200, R"({"took":3,"errors":false,)" + items, batch, "");
+  auto without = classify_bulk_response(200, R"({"took":3,"errors":false,)" + items, batch, "");
   CHECK_FALSE(without.ingest_took.has_value());
 }

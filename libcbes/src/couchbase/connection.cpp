@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <unordered_map>
 
@@ -106,6 +107,8 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
   std::unordered_map<std::uint32_t, std::shared_ptr<pending>> in_flight;
   std::uint32_t last_opaque = 0;
   bool open = false;
+  // Atomic: read by liveness checks that may run on another thread than the read loop.
+  std::atomic<clock::rep> last_receive{clock::now().time_since_epoch().count()};
 
   std::string config;
   std::vector<mcbp::feature> agreed;
@@ -196,6 +199,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
                               "connection to " + self->where() + " closed: " + ec.message()));
         co_return;
       }
+      self->last_receive.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
       self->parser.feed(std::string_view(buf.data(), n));
       while (self->open) {
         auto next = self->parser.next();
@@ -711,6 +715,10 @@ bool connection::is_open() const noexcept {
 
 std::size_t connection::queued_bytes() const noexcept {
   return impl_->queued_bytes;
+}
+
+connection::clock::time_point connection::last_received() const noexcept {
+  return clock::time_point(clock::duration(impl_->last_receive.load(std::memory_order_relaxed)));
 }
 
 void connection::close() {

@@ -365,7 +365,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     co_return s;
   }
 
-  // nothing read for 2× the noop interval while streams are open → dead connection.
+  // no bytes from the producer for 2× the noop interval while streams are open → dead connection.
   static asio::awaitable<void> watchdog(std::shared_ptr<impl> self, std::shared_ptr<session> s) {
     const auto limit = 2 * self->opts.noop_interval;
     while (s->alive && !self->stopped) {
@@ -383,7 +383,9 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         s->last_read = clock::now();
         continue;
       }
-      if (clock::now() - s->last_read > limit) {
+      // Bytes arriving prove the producer alive, and responses count too (a burst of
+      // stream-request answers carries no DCP message for a while).
+      if (clock::now() - std::max(s->last_read, s->conn->last_received()) > limit) {
         s->conn->close();
         self->session_lost(s->id);
         co_return;

@@ -169,3 +169,27 @@ TEST_CASE("a server that stops reading cannot grow the write queue past its boun
   c.reset();
   drain(io);
 }
+
+// The DCP consumer's watchdog relies on this: a server whose bytes keep arriving is alive, however
+// late the application gets round to the frames.
+TEST_CASE("last_received() moves when the server's answer arrives") {
+  cbes::testkit::couchbase_cluster fake(fake_options());
+  fake.start();
+  asio::io_context io;
+  auto c = run(io, [&]() -> asio::awaitable<std::shared_ptr<cb::connection>> {
+    auto opened = co_await cb::connection::open(io.get_executor(), connection_options_for(fake));
+    REQUIRE(opened);
+    co_return *opened;
+  }());
+  const auto before = c->last_received();
+  CHECK(before <= cb::connection::clock::now());
+  auto r = run(io, [&]() -> asio::awaitable<cb::result<mcbp::owned_frame>> {
+    co_return co_await c->execute(mcbp::frame_builder::request(mcbp::opcode::noop), 10s);
+  }());
+  REQUIRE(r);
+  CHECK(c->last_received() > before);
+  CHECK(c->last_received() <= cb::connection::clock::now());
+  c->close();
+  c.reset();
+  drain(io);
+}

@@ -205,10 +205,34 @@ struct fixture {
                std::chrono::seconds{limit.count() / 1000 + 30});
   }
 
+  // What a catch-up that did not finish looks like from both ends: reconnects, flow control,
+  // the first vbuckets behind.
+  std::string stall_report(const std::map<std::uint16_t, std::uint64_t>& targets) {
+    const auto st = consumer->stats();
+    std::string out = "consumer: events " + std::to_string(st.events) + ", bytes " +
+                      std::to_string(st.bytes_received) + ", buffer acks " +
+                      std::to_string(st.buffer_acks_sent) + ", reconnects " +
+                      std::to_string(st.reconnects) + ", transient errors " +
+                      std::to_string(st.transient_errors) + "\n";
+    for (const auto& d : fake.dcp_stats())
+      out += "producer " + d.name + ": unacked " + std::to_string(d.unacked_bytes) + ", sent " +
+             std::to_string(d.bytes_sent) + (d.paused ? ", paused" : "") + ", streams " +
+             std::to_string(d.streams) + "\n";
+    auto positions = consumer->positions();
+    int shown = 0;
+    for (const auto& [vb, target] : targets)
+      if (positions[vb].seqno < target && shown++ < 5)
+        out += "vb " + std::to_string(vb) + " at " + std::to_string(positions[vb].seqno) + " of " +
+               std::to_string(target) + "\n";
+    return out;
+  }
+
   // Waits until every vbucket reached the fake's current high seqno.
   void catch_up(std::chrono::milliseconds limit = 120000ms) {
     auto targets = high_seqnos(fake, vbuckets);
-    REQUIRE(wait_until([&] { return consumer->reached(targets); }, limit));
+    const bool ok = wait_until([&] { return consumer->reached(targets); }, limit);
+    INFO((ok ? std::string() : stall_report(targets)));
+    REQUIRE(ok);
   }
 
   // The fake's live documents, keyed like recorder::latest().

@@ -155,6 +155,12 @@ class connection {
   bool is_open() const noexcept;
   // Bytes queued or being written to the socket (bounded by max_write_queue_bytes).
   std::size_t queued_bytes() const noexcept;
+  // When bytes last arrived from the server (the time of connecting before any did). A liveness
+  // check uses this rather than the time a frame was handled: a busy application that handles
+  // a burst of frames late must not take the server for dead while its bytes keep arriving.
+  //
+  //   if (clock::now() - c->last_received() > 2 * noop_interval) c->close();
+  clock::time_point last_received() const noexcept;
 
   // Cancels pending requests (errc::closed) and closes the socket. Idempotent.
   void close();

@@ -346,9 +346,9 @@ TEST_CASE("rpc server resets a garbage endpoint document with one warning and ke
     auto written = co_await c.kv().put(server->key(), "this is not json {");
     REQUIRE(written);
     REQUIRE(*written);
-    auto reset = co_await wait_for(c, server->key(), [](const std::optional<consul::kv_pair>& p) {
-      return p && p->value == "{}";
-    });
+    const std::function<bool(const std::optional<consul::kv_pair>&)> emptied =
+        [](const std::optional<consul::kv_pair>& p) { return p && p->value == "{}"; };
+    auto reset = co_await wait_for(c, server->key(), emptied);
     CHECK_FALSE(reset->session.empty());  // the reset keeps the worker's lock
     rpc_client rpc(c, group);
     auto r = co_await rpc.call(node1, "worker.ready", "[]");

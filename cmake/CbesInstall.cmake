@@ -33,5 +33,13 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/cbesConfigVersion.c
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/cbesConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/cbesConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
+# cbes::group (find_package(cbes COMPONENTS group)) has an export set and a config file of its
+# own, read only when the component is asked for: it alone needs the Consul client, so a plain
+# find_package(cbes) looks for no libconsul.
+install(TARGETS cbes_group EXPORT cbesGroupTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT cbesGroupTargets NAMESPACE cbes:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
+install(FILES cmake/cbesGroup.cmake DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
 
 # The programs are installed by apps/CMakeLists.txt, each by name; the fakes only on request.

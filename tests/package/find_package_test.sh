@@ -62,9 +62,13 @@ cbes)
   test -f "$work/stage/lib/cmake/cbes/cbesConfig.cmake" || fail "no cbesConfig.cmake"
   test -f "$work/stage/include/cbes/couchbase/cluster.hpp" || fail "no cbes/couchbase/cluster.hpp"
   test -f "$work/stage/include/cbes/version.hpp" || fail "no generated cbes/version.hpp"
-  # libcbes users must not pull in a Consul client.
-  if grep -E 'consul::|find_dependency\(consul' "$work/stage/lib/cmake/cbes/"*.cmake; then
-    fail "cbes's package config mentions consul"
+  # libcbes users must not pull in a Consul client: only the files of the `group` component
+  # (cbesGroup*.cmake, read for find_package(cbes COMPONENTS group)) may name libconsul.
+  test -f "$work/stage/lib/cmake/cbes/cbesGroup.cmake" || fail "no cbesGroup.cmake"
+  test -f "$work/stage/include/cbes/group/rpc.hpp" || fail "no cbes/group/rpc.hpp"
+  if grep -E 'consul::|find_dependency\(consul' "$work/stage/lib/cmake/cbes/cbesConfig.cmake" \
+    "$work/stage/lib/cmake/cbes/cbesTargets"*.cmake; then
+    fail "cbes's package config mentions consul outside the group component"
   fi
   build_example libcbes
   if grep -q consul "$work/example/build.ninja"; then

@@ -1,0 +1,49 @@
+#pragma once
+// The streamer a group worker runs in production: a cbes::connector::worker started from the
+// config text the leader sends (parsed and validated on this worker, where `${VAR}` and
+// `pathToPassword` files resolve — as the Java connector does it).
+//
+//   auto s = std::make_shared<cbes::group::connector_streamer>(ex, log);
+//   auto service = std::make_shared<cbes::group::worker_service>(s);
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "cbes/group/worker_service.hpp"
+
+namespace cbes::connector {
+class worker;
+}
+
+namespace cbes::group {
+
+class connector_streamer : public streamer {
+ public:
+  using log_fn = std::function<void(std::string_view level, std::string_view line)>;
+  connector_streamer(boost::asio::any_io_executor ex, log_fn log);
+
+  // errc::invalid_argument with the reason: a config that does not parse here (every problem),
+  // or a connector that did not start (the worker's one line).
+  boost::asio::awaitable<result<void>> start(std::string config,
+                                             std::vector<std::uint16_t> vbuckets,
+                                             std::optional<membership> share) override;
+  boost::asio::awaitable<result<void>> add(std::vector<std::uint16_t> vbuckets) override;
+  boost::asio::awaitable<result<void>> release(std::vector<std::uint16_t> vbuckets) override;
+  boost::asio::awaitable<void> stop() override;
+  void abort() override;
+  bool running() const override;
+  std::vector<std::uint16_t> vbuckets() const override;
+
+  // The running worker (null when stopped), for metrics and status.
+  std::shared_ptr<connector::worker> worker() const { return worker_; }
+
+ private:
+  boost::asio::any_io_executor ex_;
+  log_fn log_;
+  std::shared_ptr<connector::worker> worker_;
+  std::shared_ptr<connector::worker> stopping_;  // aborted by the kill switch, still draining
+};
+
+}  // namespace cbes::group

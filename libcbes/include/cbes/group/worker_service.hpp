@@ -1,0 +1,116 @@
+#pragma once
+// What a worker of a group answers over RPC, and the assignment state it keeps: the Java
+// connector's methods (worker.status, worker.stopped, worker.stopStreaming,
+// worker.startStreaming, plus rpc_methods' worker.ready and worker.ping) and the two that
+// incremental rebalancing needs, worker.release and worker.grant.
+//
+//   auto service = std::make_shared<cbes::group::worker_service>(streamer);
+//   service->install(methods);          // a cbes::group::rpc_methods, or an rpc_server
+//   member->arm([&] { service->kill(); });   // the kill switch ends streaming
+//
+// Methods (params as the JSON-RPC request's positional array):
+// - worker.status [] → {"membership":{"memberNumber":n,"clusterSize":m} | null,
+//   "generation":g, "vbuckets":[…streamed now, sorted…], "paused":bool}. The first member is
+//   the Java shape; the others say what the worker really does. `paused` is true when the last
+//   command stopped everything (stopStreaming, or a release of all) and nothing was granted
+//   since.
+// - worker.stopped [] → true when nothing streams (Java: membership == null).
+// - worker.stopStreaming [] → null; stops everything (checkpoints saved).
+// - worker.startStreaming [{"memberNumber":n,"clusterSize":m}, "<config TOML>"] → null; the
+//   Java leader's stop-the-world assignment: stops what runs, then streams member n of m's
+//   static share of the vbuckets with that config.
+// - worker.release [{"generation":g,"vbuckets":[…]}] → {"released":[…],"vbuckets":[…left…]};
+//   stops streaming those vbuckets after their events are finished in Elasticsearch and their
+//   checkpoints saved. Vbuckets it does not stream are ignored (a retried release is harmless).
+// - worker.grant [{"generation":g,"vbuckets":[…],"config":"<TOML>",
+//   "membership":{"memberNumber":n,"clusterSize":m}}] → {"vbuckets":[…streamed now…]}; starts
+//   streaming them from their checkpoints. A config other than the running one restarts the
+//   worker with it (checkpoints saved first) and every vbuckets it streamed plus the new ones.
+// Every release and grant carries the leader's generation: one older than the newest this
+// worker has seen is refused (-32602, "stale generation"), so a deposed leader that wakes up
+// cannot undo its successor's work.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "cbes/group/error.hpp"
+
+namespace cbes::group {
+
+class rpc_methods;
+class rpc_server;
+
+// The member's static share, as worker.startStreaming and worker.status carry it.
+struct membership {
+  int member_number = 1;  // 1-based
+  int cluster_size = 1;
+  bool operator==(const membership&) const = default;
+};
+
+// The connector as the service drives it. The production one runs a cbes::connector::worker
+// (group/connector_streamer.hpp); tests may drive the service with their own.
+class streamer {
+ public:
+  virtual ~streamer() = default;
+  // Starts streaming with `config` (TOML text): `vbuckets`, or when empty and `share` is set,
+  // that member's static share. Only called when not running.
+  virtual boost::asio::awaitable<result<void>> start(std::string config,
+                                                     std::vector<std::uint16_t> vbuckets,
+                                                     std::optional<membership> share) = 0;
+  virtual boost::asio::awaitable<result<void>> add(std::vector<std::uint16_t> vbuckets) = 0;
+  // Finishes the vbuckets' events, saves their checkpoints, stops streaming them.
+  virtual boost::asio::awaitable<result<void>> release(std::vector<std::uint16_t> vbuckets) = 0;
+  // Graceful stop (checkpoints saved); not running afterwards.
+  virtual boost::asio::awaitable<void> stop() = 0;
+  // Immediate stop for the kill switch: no more writes, whatever is in flight.
+  virtual void abort() = 0;
+  virtual bool running() const = 0;
+  virtual std::vector<std::uint16_t> vbuckets() const = 0;
+};
+
+class worker_service : public std::enable_shared_from_this<worker_service> {
+ public:
+  explicit worker_service(std::shared_ptr<streamer> s);
+
+  // Registers the methods above (replacing earlier handlers of the same names).
+  void install(rpc_methods& methods);
+  void install(rpc_server& server);
+
+  // The kill switch: stops streaming at once (streamer::abort) and forgets the assignment.
+  void kill();
+
+  // The state worker.status reports, for the worker's own logs and tests.
+  std::uint64_t generation() const noexcept { return generation_; }
+  bool paused() const noexcept { return paused_; }
+  std::optional<membership> share() const { return membership_; }
+  // worker.status's answer (JSON text).
+  std::string status_json() const;
+
+  // The handlers, callable directly (params as JSON text).
+  boost::asio::awaitable<result<std::string>> status(std::string params);
+  boost::asio::awaitable<result<std::string>> stopped(std::string params);
+  boost::asio::awaitable<result<std::string>> stop_streaming(std::string params);
+  boost::asio::awaitable<result<std::string>> start_streaming(std::string params);
+  boost::asio::awaitable<result<std::string>> release(std::string params);
+  boost::asio::awaitable<result<std::string>> grant(std::string params);
+
+ private:
+  using method = boost::asio::awaitable<result<std::string>> (worker_service::*)(std::string);
+  static boost::asio::awaitable<result<std::string>> call(std::weak_ptr<worker_service> w,
+                                                          method fn, std::string params);
+  std::function<boost::asio::awaitable<result<std::string>>(std::string)> handler(method fn);
+  result<void> accept_generation(std::uint64_t g);
+
+  std::shared_ptr<streamer> streamer_;
+  std::uint64_t generation_ = 0;
+  bool paused_ = false;
+  std::optional<membership> membership_;
+  std::string config_;  // the config text the streamer runs with
+};
+
+}  // namespace cbes::group

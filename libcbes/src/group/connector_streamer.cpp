@@ -1,0 +1,85 @@
+#include "cbes/group/connector_streamer.hpp"
+
+#include "cbes/config/connector_config.hpp"
+#include "cbes/connector/from_config.hpp"
+#include "cbes/connector/worker.hpp"
+
+namespace cbes::group {
+
+namespace asio = boost::asio;
+
+connector_streamer::connector_streamer(asio::any_io_executor ex, log_fn log)
+    : ex_(std::move(ex)), log_(std::move(log)) {}
+
+asio::awaitable<result<void>> connector_streamer::start(std::string config,
+                                                        std::vector<std::uint16_t> vbuckets,
+                                                        std::optional<membership> share) {
+  if (auto old = std::exchange(stopping_, nullptr))
+    co_await old->wait();  // an aborted worker finishes before its vbuckets stream again
+  auto cfg = config::parse_connector_config(config, "the group's config from Consul", {});
+  if (!cfg)
+    co_return make_error(errc::invalid_argument,
+                         "the group's connector config is invalid here: " + cfg.error().what());
+  auto opts = connector::worker_options_from(*cfg);
+  opts.log = log_;
+  opts.vbuckets = std::move(vbuckets);
+  if (share) {
+    opts.member_number = share->member_number;
+    opts.total_members = share->cluster_size;
+  }
+  auto w = co_await connector::worker::start(ex_, opts);
+  if (!w)
+    co_return make_error(errc::invalid_argument,
+                         "the connector did not start: " + w.error().what());
+  worker_ = std::move(*w);
+  co_return result<void>{};
+}
+
+asio::awaitable<result<void>> connector_streamer::add(std::vector<std::uint16_t> vbuckets) {
+  auto w = worker_;
+  if (!w)
+    co_return make_error(errc::invalid_argument, "not streaming: grant with a config first");
+  auto r = co_await w->add(std::move(vbuckets));
+  if (!r)
+    co_return make_error(errc::invalid_argument, "adding vbuckets failed: " + r.error().what());
+  co_return result<void>{};
+}
+
+asio::awaitable<result<void>> connector_streamer::release(std::vector<std::uint16_t> vbuckets) {
+  auto w = worker_;
+  if (!w)
+    co_return result<void>{};
+  auto r = co_await w->release(std::move(vbuckets));
+  if (!r)
+    co_return make_error(errc::invalid_argument, "releasing vbuckets failed: " + r.error().what());
+  co_return result<void>{};
+}
+
+asio::awaitable<void> connector_streamer::stop() {
+  auto w = std::exchange(worker_, nullptr);
+  if (!w)
+    co_return;
+  w->stop();
+  auto end = co_await w->wait();
+  if (!end && log_)
+    log_("warning", "the connector stopped with an error: " + end.error().what());
+}
+
+void connector_streamer::abort() {
+  // The kill switch: no new work from now on; what is in flight drains within drain_timeout.
+  // The worker is kept until a later start() has seen it end.
+  if (auto w = std::exchange(worker_, nullptr)) {
+    w->stop();
+    stopping_ = std::move(w);
+  }
+}
+
+bool connector_streamer::running() const {
+  return worker_ != nullptr;
+}
+
+std::vector<std::uint16_t> connector_streamer::vbuckets() const {
+  return worker_ ? worker_->vbuckets() : std::vector<std::uint16_t>{};
+}
+
+}  // namespace cbes::group

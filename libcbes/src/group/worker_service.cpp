@@ -1,0 +1,282 @@
+#include "cbes/group/worker_service.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <boost/json.hpp>
+
+#include "cbes/group/rpc.hpp"
+
+namespace cbes::group {
+
+namespace json = boost::json;
+namespace asio = boost::asio;
+
+namespace {
+
+error bad_params(std::string what) {
+  return make_error(errc::invalid_argument, std::move(what));
+}
+
+// The positional params array, or why it is not one.
+result<json::array> params_array(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_array())
+    return bad_params("params must be a JSON array");
+  return std::move(v.as_array());
+}
+
+result<std::vector<std::uint16_t>> vbucket_list(const json::object& o) {
+  const auto* v = o.if_contains("vbuckets");
+  if (!v || !v->is_array())
+    return bad_params("\"vbuckets\" must be an array of vbucket numbers");
+  std::set<std::uint16_t> out;
+  for (const auto& x : v->as_array()) {
+    if (!x.is_int64() && !x.is_uint64())
+      return bad_params("\"vbuckets\" must hold integers");
+    const auto n = x.is_int64() ? x.as_int64() : static_cast<std::int64_t>(x.as_uint64());
+    if (n < 0 || n > 65535)
+      return bad_params("vbucket " + std::to_string(n) + " is out of range");
+    out.insert(static_cast<std::uint16_t>(n));
+  }
+  return std::vector<std::uint16_t>(out.begin(), out.end());
+}
+
+result<std::uint64_t> generation_of(const json::object& o) {
+  const auto* g = o.if_contains("generation");
+  if (g && g->is_uint64())
+    return g->as_uint64();
+  if (g && g->is_int64() && g->as_int64() >= 0)
+    return static_cast<std::uint64_t>(g->as_int64());
+  return bad_params("\"generation\" must be a non-negative integer");
+}
+
+result<membership> membership_of(const json::value& v) {
+  if (!v.is_object())
+    return bad_params("membership must be {\"memberNumber\":n,\"clusterSize\":m}");
+  const auto& o = v.as_object();
+  const auto* n = o.if_contains("memberNumber");
+  const auto* m = o.if_contains("clusterSize");
+  if (!n || !m || !n->is_int64() || !m->is_int64() || n->as_int64() < 1 ||
+      m->as_int64() < n->as_int64() || m->as_int64() > 65536)
+    return bad_params("membership must be {\"memberNumber\":n,\"clusterSize\":m} with 1 <= n <= m");
+  return membership{static_cast<int>(n->as_int64()), static_cast<int>(m->as_int64())};
+}
+
+json::array to_json(const std::vector<std::uint16_t>& vbs) {
+  json::array a;
+  a.reserve(vbs.size());
+  for (auto vb : vbs)
+    a.emplace_back(vb);
+  return a;
+}
+
+std::string vbuckets_answer(const std::vector<std::uint16_t>& now) {
+  json::object o;
+  o["vbuckets"] = to_json(now);
+  return json::serialize(o);
+}
+
+}  // namespace
+
+worker_service::worker_service(std::shared_ptr<streamer> s) : streamer_(std::move(s)) {}
+
+asio::awaitable<result<std::string>> worker_service::call(std::weak_ptr<worker_service> w,
+                                                          method fn, std::string params) {
+  auto self = w.lock();
+  if (!self)
+    co_return make_error(errc::cancelled, "the worker is shutting down");
+  auto r = co_await ((*self).*fn)(std::move(params));
+  co_return r;
+}
+
+namespace {
+// rpc_methods and rpc_server both take handlers by add().
+template <class Target, class Bind>
+void add_methods(Target& t, Bind bind) {
+  t.add("worker.status", bind(&worker_service::status));
+  t.add("worker.stopped", bind(&worker_service::stopped));
+  t.add("worker.stopStreaming", bind(&worker_service::stop_streaming));
+  t.add("worker.startStreaming", bind(&worker_service::start_streaming));
+  t.add("worker.release", bind(&worker_service::release));
+  t.add("worker.grant", bind(&worker_service::grant));
+}
+}  // namespace
+
+rpc_handler worker_service::handler(method fn) {
+  // Handlers hold the service weakly: an RPC server outliving it answers -32603. The
+  // coroutine gets what it needs as parameters (CONTRIBUTING.md, GCC 12 rule 4).
+  return [w = weak_from_this(), fn](std::string params) { return call(w, fn, std::move(params)); };
+}
+
+void worker_service::install(rpc_methods& methods) {
+  add_methods(methods, [this](method fn) { return handler(fn); });
+}
+
+void worker_service::install(rpc_server& server) {
+  add_methods(server, [this](method fn) { return handler(fn); });
+}
+
+void worker_service::kill() {
+  streamer_->abort();
+  membership_.reset();
+  paused_ = true;
+}
+
+std::string worker_service::status_json() const {
+  json::object o;
+  if (membership_ && streamer_->running())
+    o["membership"] = {{"memberNumber", membership_->member_number},
+                       {"clusterSize", membership_->cluster_size}};
+  else
+    o["membership"] = nullptr;
+  o["generation"] = generation_;
+  o["vbuckets"] =
+      to_json(streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{});
+  o["paused"] = paused_;
+  return json::serialize(o);
+}
+
+result<void> worker_service::accept_generation(std::uint64_t g) {
+  if (g < generation_)
+    return bad_params("stale generation " + std::to_string(g) + ": this worker follows " +
+                      std::to_string(generation_) + " (a newer leader took over)");
+  generation_ = g;
+  return {};
+}
+
+asio::awaitable<result<std::string>> worker_service::status(std::string) {
+  co_return status_json();
+}
+
+asio::awaitable<result<std::string>> worker_service::stopped(std::string) {
+  co_return std::string(streamer_->running() && !streamer_->vbuckets().empty() ? "false" : "true");
+}
+
+asio::awaitable<result<std::string>> worker_service::stop_streaming(std::string) {
+  if (streamer_->running())
+    co_await streamer_->stop();
+  membership_.reset();
+  paused_ = true;
+  co_return std::string("null");
+}
+
+asio::awaitable<result<std::string>> worker_service::start_streaming(std::string params) {
+  auto a = params_array(params);
+  if (!a)
+    co_return a.error();
+  if (a->size() != 2 || !(*a)[1].is_string())
+    co_return bad_params("worker.startStreaming takes [membership, config TOML]");
+  auto share = membership_of((*a)[0]);
+  if (!share)
+    co_return share.error();
+  if (streamer_->running())
+    co_await streamer_->stop();
+  std::string config((*a)[1].as_string());
+  auto started = co_await streamer_->start(config, {}, *share);
+  if (!started)
+    co_return started.error();
+  config_ = std::move(config);
+  membership_ = *share;
+  paused_ = false;
+  co_return std::string("null");
+}
+
+asio::awaitable<result<std::string>> worker_service::release(std::string params) {
+  auto a = params_array(params);
+  if (!a)
+    co_return a.error();
+  if (a->size() != 1 || !(*a)[0].is_object())
+    co_return bad_params("worker.release takes [{\"generation\":g,\"vbuckets\":[...]}]");
+  const auto& o = (*a)[0].as_object();
+  auto g = generation_of(o);
+  if (!g)
+    co_return g.error();
+  auto vbs = vbucket_list(o);
+  if (!vbs)
+    co_return vbs.error();
+  if (auto ok = accept_generation(*g); !ok)
+    co_return ok.error();
+  std::vector<std::uint16_t> mine;
+  if (streamer_->running()) {
+    const auto now = streamer_->vbuckets();
+    std::set_intersection(vbs->begin(), vbs->end(), now.begin(), now.end(),
+                          std::back_inserter(mine));
+  }
+  if (!mine.empty()) {
+    auto r = co_await streamer_->release(mine);
+    if (!r)
+      co_return r.error();
+  }
+  const auto left = streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{};
+  if (left.empty())
+    paused_ = true;
+  json::object out;
+  out["released"] = to_json(mine);
+  out["vbuckets"] = to_json(left);
+  co_return json::serialize(out);
+}
+
+asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
+  auto a = params_array(params);
+  if (!a)
+    co_return a.error();
+  if (a->size() != 1 || !(*a)[0].is_object())
+    co_return bad_params(
+        "worker.grant takes [{\"generation\":g,\"vbuckets\":[...],\"config\":\"...\"}]");
+  const auto& o = (*a)[0].as_object();
+  auto g = generation_of(o);
+  if (!g)
+    co_return g.error();
+  auto vbs = vbucket_list(o);
+  if (!vbs)
+    co_return vbs.error();
+  const auto* cfg = o.if_contains("config");
+  if (!cfg || !cfg->is_string())
+    co_return bad_params("\"config\" must be the connector config's TOML text");
+  std::optional<membership> share;
+  if (const auto* m = o.if_contains("membership")) {
+    auto parsed = membership_of(*m);
+    if (!parsed)
+      co_return parsed.error();
+    share = *parsed;
+  }
+  if (auto ok = accept_generation(*g); !ok)
+    co_return ok.error();
+  std::string config(cfg->as_string());
+  std::vector<std::uint16_t> want = *vbs;
+  if (streamer_->running() && config != config_) {
+    // A new config: restart with it (checkpoints are saved by the stop), keeping what streamed.
+    const auto now = streamer_->vbuckets();
+    want.insert(want.end(), now.begin(), now.end());
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    co_await streamer_->stop();
+  }
+  if (!streamer_->running()) {
+    if (!want.empty()) {
+      auto started = co_await streamer_->start(config, want, std::nullopt);
+      if (!started)
+        co_return started.error();
+    }
+    config_ = std::move(config);
+  } else {
+    const auto now = streamer_->vbuckets();
+    std::vector<std::uint16_t> missing;
+    std::set_difference(want.begin(), want.end(), now.begin(), now.end(),
+                        std::back_inserter(missing));
+    if (!missing.empty()) {
+      auto added = co_await streamer_->add(missing);
+      if (!added)
+        co_return added.error();
+    }
+  }
+  if (share)
+    membership_ = share;
+  paused_ = false;
+  co_return vbuckets_answer(streamer_->running() ? streamer_->vbuckets()
+                                                 : std::vector<std::uint16_t>{});
+}
+
+}  // namespace cbes::group

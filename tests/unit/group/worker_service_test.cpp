@@ -1,0 +1,213 @@
+// worker_service: the RPC methods a group worker answers, driven through JSON-RPC requests as
+// the leader and the CLI write them. The streamer here records what the service asks of the
+// connector; the connector itself is tested on its own (tests/integration/connector).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "cbes/group/rpc.hpp"
+#include "cbes/group/worker_service.hpp"
+#include "support/run_coroutine.hpp"
+#include "unit/group/result_printer.hpp"
+
+using namespace cbes::group;
+namespace asio = boost::asio;
+
+namespace {
+
+struct recording_streamer : streamer {
+  bool on = false;
+  std::set<std::uint16_t> vbs;
+  std::string config;
+  std::optional<membership> share;
+  std::vector<std::string> calls;
+  bool fail_start = false;
+
+  asio::awaitable<result<void>> start(std::string c, std::vector<std::uint16_t> v,
+                                      std::optional<membership> s) override {
+    calls.push_back("start");
+    if (fail_start)
+      co_return make_error(errc::invalid_argument, "config: [group] name is missing");
+    on = true;
+    config = std::move(c);
+    share = s;
+    vbs = {v.begin(), v.end()};
+    if (v.empty() && s)  // a static share of 8 vbuckets
+      for (int vb = 0; vb < 8; ++vb)
+        if (vb * s->cluster_size / 8 == s->member_number - 1)
+          vbs.insert(static_cast<std::uint16_t>(vb));
+    co_return result<void>{};
+  }
+  asio::awaitable<result<void>> add(std::vector<std::uint16_t> v) override {
+    calls.push_back("add");
+    vbs.insert(v.begin(), v.end());
+    co_return result<void>{};
+  }
+  asio::awaitable<result<void>> release(std::vector<std::uint16_t> v) override {
+    calls.push_back("release");
+    for (auto vb : v)
+      vbs.erase(vb);
+    co_return result<void>{};
+  }
+  asio::awaitable<void> stop() override {
+    calls.push_back("stop");
+    on = false;
+    vbs.clear();
+    co_return;
+  }
+  void abort() override {
+    calls.push_back("abort");
+    on = false;
+    vbs.clear();
+  }
+  bool running() const override { return on; }
+  std::vector<std::uint16_t> vbuckets() const override { return {vbs.begin(), vbs.end()}; }
+};
+
+struct fixture {
+  std::shared_ptr<recording_streamer> s = std::make_shared<recording_streamer>();
+  std::shared_ptr<worker_service> service = std::make_shared<worker_service>(s);
+  rpc_methods methods;
+  asio::io_context io;
+
+  fixture() { service->install(methods); }
+
+  // The "result" or "error" member of the answer to method(params).
+  std::string call(const std::string& method, const std::string& params = "[]") {
+    auto answer = cbes::test::run(io, methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" +
+                                                     method + R"(","params":)" + params + "}"));
+    const std::string prefix = R"({"jsonrpc":"2.0","id":"t",)";
+    REQUIRE(answer.rfind(prefix, 0) == 0);
+    return answer.substr(prefix.size(), answer.size() - prefix.size() - 1);
+  }
+};
+
+std::string grant(std::uint64_t g, const std::string& vbs, const std::string& config = "cfg") {
+  return R"([{"generation":)" + std::to_string(g) + R"(,"vbuckets":)" + vbs + R"(,"config":")" +
+         config + R"(","membership":{"memberNumber":1,"clusterSize":2}}])";
+}
+
+std::string release(std::uint64_t g, const std::string& vbs) {
+  return R"([{"generation":)" + std::to_string(g) + R"(,"vbuckets":)" + vbs + "}]";
+}
+
+}  // namespace
+
+TEST_CASE("worker.status answers the Java shape plus generation, vbuckets and paused") {
+  fixture f;
+  CHECK(f.call("worker.status") ==
+        R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":false})");
+  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.grant", grant(3, "[5,1,2]")) == R"("result":{"vbuckets":[1,2,5]})");
+  CHECK(f.call("worker.status") ==
+        R"("result":{"membership":{"memberNumber":1,"clusterSize":2},"generation":3,)"
+        R"("vbuckets":[1,2,5],"paused":false})");
+  CHECK(f.call("worker.stopped") == R"("result":false)");
+}
+
+TEST_CASE("worker.startStreaming streams the static share; stopStreaming stops everything") {
+  fixture f;
+  CHECK(f.call("worker.startStreaming", R"([{"memberNumber":2,"clusterSize":2},"cfg"])") ==
+        R"("result":null)");
+  CHECK(f.s->share == membership{2, 2});
+  CHECK(f.s->config == "cfg");
+  CHECK(f.s->vbuckets() == std::vector<std::uint16_t>{4, 5, 6, 7});
+  CHECK(f.call("worker.stopped") == R"("result":false)");
+  CHECK(f.call("worker.stopStreaming") == R"("result":null)");
+  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.status") ==
+        R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":true})");
+  // Starting again stops what runs first: the Java leader's stop-the-world order.
+  f.call("worker.startStreaming", R"([{"memberNumber":1,"clusterSize":2},"cfg"])");
+  f.call("worker.startStreaming", R"([{"memberNumber":2,"clusterSize":2},"cfg"])");
+  CHECK(f.s->calls == std::vector<std::string>{"start", "stop", "start", "stop", "start"});
+}
+
+TEST_CASE("worker.grant adds to what streams; worker.release takes away only what it names") {
+  fixture f;
+  f.call("worker.grant", grant(1, "[0,1,2,3]"));
+  CHECK(f.call("worker.grant", grant(1, "[4,5]")) == R"("result":{"vbuckets":[0,1,2,3,4,5]})");
+  CHECK(f.call("worker.release", release(2, "[1,3,9]")) ==
+        R"("result":{"released":[1,3],"vbuckets":[0,2,4,5]})");
+  // A retried release changes nothing.
+  CHECK(f.call("worker.release", release(2, "[1,3]")) ==
+        R"("result":{"released":[],"vbuckets":[0,2,4,5]})");
+  CHECK(f.s->calls == std::vector<std::string>{"start", "add", "release"});
+}
+
+TEST_CASE("a grant or release of an older generation is refused and changes nothing") {
+  fixture f;
+  f.call("worker.grant", grant(5, "[0,1]"));
+  const auto stale = f.call("worker.release", release(4, "[0]"));
+  CHECK(stale.find(R"("error":{"code":-32602)") == 0);
+  CHECK(stale.find("stale generation 4") != std::string::npos);
+  CHECK(f.call("worker.grant", grant(4, "[7]")).find("stale generation 4") != std::string::npos);
+  CHECK(f.s->vbuckets() == std::vector<std::uint16_t>{0, 1});
+  CHECK(f.call("worker.release", release(5, "[0]")) ==
+        R"("result":{"released":[0],"vbuckets":[1]})");
+}
+
+TEST_CASE("a grant with another config restarts the connector with every vbucket kept") {
+  fixture f;
+  f.call("worker.grant", grant(1, "[0,1]", "v1"));
+  CHECK(f.call("worker.grant", grant(2, "[2]", "v2")) == R"("result":{"vbuckets":[0,1,2]})");
+  CHECK(f.s->config == "v2");
+  CHECK(f.s->calls == std::vector<std::string>{"start", "stop", "start"});
+  // The same config again only adds.
+  f.call("worker.grant", grant(2, "[3]", "v2"));
+  CHECK(f.s->calls.back() == "add");
+}
+
+TEST_CASE("releasing everything reports the worker paused; a grant resumes it") {
+  fixture f;
+  f.call("worker.grant", grant(1, "[0,1]"));
+  f.call("worker.release", release(1, "[0,1]"));
+  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.service->paused());
+  f.call("worker.grant", grant(1, "[0]"));
+  CHECK_FALSE(f.service->paused());
+}
+
+TEST_CASE("the kill switch aborts streaming at once and forgets the assignment") {
+  fixture f;
+  f.call("worker.grant", grant(1, "[0,1]"));
+  f.service->kill();
+  CHECK(f.s->calls.back() == "abort");
+  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.status") ==
+        R"("result":{"membership":null,"generation":1,"vbuckets":[],"paused":true})");
+}
+
+TEST_CASE("malformed params are refused with -32602 and one line naming the shape") {
+  fixture f;
+  const auto cases = {
+      std::pair<std::string, std::string>{"worker.grant", "[]"},
+      {"worker.grant", R"([{"generation":1,"vbuckets":[1]}])"},
+      {"worker.grant", R"([{"generation":-1,"vbuckets":[1],"config":"c"}])"},
+      {"worker.grant", R"([{"generation":1,"vbuckets":[70000],"config":"c"}])"},
+      {"worker.grant", R"([{"generation":1,"vbuckets":["a"],"config":"c"}])"},
+      {"worker.grant",
+       R"([{"generation":1,"vbuckets":[1],"config":"c","membership":{"memberNumber":3,"clusterSize":2}}])"},
+      {"worker.release", R"([{"vbuckets":[1]}])"},
+      {"worker.release", R"({"generation":1})"},
+      {"worker.startStreaming", R"([{"memberNumber":1,"clusterSize":2}])"},
+      {"worker.startStreaming", R"([{"memberNumber":0,"clusterSize":2},"cfg"])"},
+  };
+  for (const auto& [method, params] : cases) {
+    INFO(method << ' ' << params);
+    CHECK(f.call(method, params).find(R"("error":{"code":-32602)") == 0);
+  }
+  CHECK(f.s->calls.empty());
+}
+
+TEST_CASE("a connector that cannot start makes the grant fail with its reason") {
+  fixture f;
+  f.s->fail_start = true;
+  const auto r = f.call("worker.grant", grant(1, "[0]"));
+  CHECK(r.find("[group] name is missing") != std::string::npos);
+  CHECK(f.call("worker.stopped") == R"("result":true)");
+}

@@ -72,6 +72,33 @@ json::array to_json(const std::vector<std::uint16_t>& vbs) {
   return a;
 }
 
+// The one object a release or grant takes: its generation, its vbuckets, and the object for
+// the method's other members.
+struct assignment {
+  std::uint64_t generation = 0;
+  std::vector<std::uint16_t> vbuckets;
+  json::object object;
+};
+
+result<assignment> parse_assignment(const std::string& params, const char* usage) {
+  auto a = params_array(params);
+  if (!a)
+    return a.error();
+  if (a->size() != 1 || !(*a)[0].is_object())
+    return bad_params(usage);
+  assignment out;
+  out.object = std::move((*a)[0].as_object());
+  auto g = generation_of(out.object);
+  if (!g)
+    return g.error();
+  auto vbs = vbucket_list(out.object);
+  if (!vbs)
+    return vbs.error();
+  out.generation = *g;
+  out.vbuckets = std::move(*vbs);
+  return out;
+}
+
 std::string vbuckets_answer(const std::vector<std::uint16_t>& now) {
   json::object o;
   o["vbuckets"] = to_json(now);
@@ -184,19 +211,12 @@ asio::awaitable<result<std::string>> worker_service::start_streaming(std::string
 }
 
 asio::awaitable<result<std::string>> worker_service::release(std::string params) {
-  auto a = params_array(params);
-  if (!a)
-    co_return a.error();
-  if (a->size() != 1 || !(*a)[0].is_object())
-    co_return bad_params("worker.release takes [{\"generation\":g,\"vbuckets\":[...]}]");
-  const auto& o = (*a)[0].as_object();
-  auto g = generation_of(o);
-  if (!g)
-    co_return g.error();
-  auto vbs = vbucket_list(o);
-  if (!vbs)
-    co_return vbs.error();
-  if (auto ok = accept_generation(*g); !ok)
+  auto req =
+      parse_assignment(params, "worker.release takes [{\"generation\":g,\"vbuckets\":[...]}]");
+  if (!req)
+    co_return req.error();
+  const auto* vbs = &req->vbuckets;
+  if (auto ok = accept_generation(req->generation); !ok)
     co_return ok.error();
   std::vector<std::uint16_t> mine;
   if (streamer_->running()) {
@@ -219,19 +239,12 @@ asio::awaitable<result<std::string>> worker_service::release(std::string params)
 }
 
 asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
-  auto a = params_array(params);
-  if (!a)
-    co_return a.error();
-  if (a->size() != 1 || !(*a)[0].is_object())
-    co_return bad_params(
-        "worker.grant takes [{\"generation\":g,\"vbuckets\":[...],\"config\":\"...\"}]");
-  const auto& o = (*a)[0].as_object();
-  auto g = generation_of(o);
-  if (!g)
-    co_return g.error();
-  auto vbs = vbucket_list(o);
-  if (!vbs)
-    co_return vbs.error();
+  auto req = parse_assignment(
+      params, "worker.grant takes [{\"generation\":g,\"vbuckets\":[...],\"config\":\"...\"}]");
+  if (!req)
+    co_return req.error();
+  const auto& o = req->object;
+  const auto* vbs = &req->vbuckets;
   const auto* cfg = o.if_contains("config");
   if (!cfg || !cfg->is_string())
     co_return bad_params("\"config\" must be the connector config's TOML text");
@@ -242,7 +255,7 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
       co_return parsed.error();
     share = *parsed;
   }
-  if (auto ok = accept_generation(*g); !ok)
+  if (auto ok = accept_generation(req->generation); !ok)
     co_return ok.error();
   std::string config(cfg->as_string());
   std::vector<std::uint16_t> want = *vbs;

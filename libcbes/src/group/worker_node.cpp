@@ -1,0 +1,201 @@
+#include "cbes/group/worker_node.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "cbes/group/rpc.hpp"
+#include "consul/client.hpp"
+
+namespace cbes::group {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Arms the member's kill switch while the connector streams, disarms it when it stops: the
+// switch only matters while this worker writes.
+class armed_streamer : public streamer {
+ public:
+  armed_streamer(std::shared_ptr<streamer> inner, member& m) : inner_(std::move(inner)), m_(m) {}
+
+  void set_service(std::weak_ptr<worker_service> s) { service_ = std::move(s); }
+
+  asio::awaitable<result<void>> start(std::string config, std::vector<std::uint16_t> vbuckets,
+                                      std::optional<membership> share) override {
+    auto r = co_await inner_->start(std::move(config), std::move(vbuckets), share);
+    if (r)
+      m_.arm([s = service_] {
+        if (auto service = s.lock())
+          service->kill();
+      });
+    co_return r;
+  }
+  asio::awaitable<result<void>> add(std::vector<std::uint16_t> vbuckets) override {
+    auto r = co_await inner_->add(std::move(vbuckets));
+    co_return r;
+  }
+  asio::awaitable<result<void>> release(std::vector<std::uint16_t> vbuckets) override {
+    auto r = co_await inner_->release(std::move(vbuckets));
+    co_return r;
+  }
+  asio::awaitable<void> stop() override {
+    m_.disarm();
+    co_await inner_->stop();
+  }
+  void abort() override {
+    m_.disarm();
+    inner_->abort();
+  }
+  bool running() const override { return inner_->running(); }
+  std::vector<std::uint16_t> vbuckets() const override { return inner_->vbuckets(); }
+
+ private:
+  std::shared_ptr<streamer> inner_;
+  member& m_;
+  std::weak_ptr<worker_service> service_;
+};
+
+}  // namespace
+
+struct worker_node::impl {
+  impl(consul::client& c, worker_node_options o) : consul(c), opts(std::move(o)) {}
+
+  consul::client& consul;
+  worker_node_options opts;
+  std::unique_ptr<member> presence;
+  std::shared_ptr<armed_streamer> armed;
+  std::shared_ptr<worker_service> service;
+  std::shared_ptr<rpc_server> server;
+  asio::cancellation_signal serve_cancel;
+  bool serving = false;
+  bool rebind = false;  // the member has a new session: the endpoint must be bound with it
+  bool closing = false;
+
+  std::shared_ptr<rpc_server> make_server() {
+    rpc_server_options o;
+    o.group = opts.member.group;
+    o.endpoint_id = presence->endpoint_id();
+    o.session = presence->session();
+    o.wait = opts.rpc_wait;
+    o.retry_interval = opts.rpc_retry;
+    if (opts.member.log)
+      o.on_warning = [log = opts.member.log](std::string_view line) { log("warning", line); };
+    auto s = std::make_shared<rpc_server>(consul, o);
+    service->install(*s);
+    return s;
+  }
+
+  // Binds the endpoint; the Java connector's hint when another process holds it.
+  asio::awaitable<result<void>> bind(std::shared_ptr<rpc_server> s) {
+    auto r = co_await s->bind();
+    if (!r && r.error().code == errc::endpoint_in_use)
+      co_return make_error(errc::endpoint_in_use,
+                           r.error().message + " — another worker runs with service id '" +
+                               presence->service_id() +
+                               "' on this Consul agent, or one exited uncleanly: wait for the "
+                               "15 s lock delay, or pass another --service-id");
+    co_return r;
+  }
+};
+
+worker_node::worker_node(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
+
+worker_node::~worker_node() {
+  impl_->closing = true;
+  if (impl_->presence)
+    impl_->presence->stop();
+  impl_->serve_cancel.emit(asio::cancellation_type::terminal);
+}
+
+asio::awaitable<result<std::shared_ptr<worker_node>>> worker_node::start(
+    consul::client& consul, worker_node_options options, std::shared_ptr<streamer> s) {
+  auto p = std::make_shared<impl>(consul, std::move(options));
+  std::weak_ptr<impl> weak = p;
+  auto user_rejoined = p->opts.member.on_rejoined;
+  p->opts.member.on_rejoined = [weak, user_rejoined](const std::string& session) {
+    if (auto self = weak.lock()) {
+      self->rebind = true;
+      if (self->serving)
+        self->serve_cancel.emit(asio::cancellation_type::terminal);
+    }
+    if (user_rejoined)
+      user_rejoined(session);
+  };
+  auto joined = co_await member::join(consul, p->opts.member);
+  if (!joined)
+    co_return joined.error();
+  p->presence = std::move(*joined);
+  p->armed = std::make_shared<armed_streamer>(std::move(s), *p->presence);
+  p->service = std::make_shared<worker_service>(p->armed);
+  p->armed->set_service(p->service);
+  p->server = p->make_server();
+  auto bound = co_await p->bind(p->server);
+  if (!bound) {
+    co_await p->presence->leave(false, "Could not bind the RPC endpoint: " + bound.error().message);
+    co_return bound.error();
+  }
+  co_return std::shared_ptr<worker_node>(new worker_node(std::move(p)));
+}
+
+asio::awaitable<result<void>> worker_node::run() {
+  auto p = impl_;
+  auto ex = co_await asio::this_coro::executor;
+  asio::co_spawn(ex, p->presence->run(), asio::detached);
+  while (!p->closing) {
+    if (p->rebind) {
+      p->rebind = false;
+      p->server = p->make_server();
+      auto bound = co_await p->bind(p->server);
+      if (!bound && !p->closing && !p->rebind)
+        co_return bound.error();
+      continue;
+    }
+    auto server = p->server;
+    p->serving = true;
+    auto r = co_await asio::co_spawn(
+        ex, server->serve(),
+        asio::bind_cancellation_slot(p->serve_cancel.slot(), asio::use_awaitable));
+    p->serving = false;
+    if (p->closing)
+      break;
+    if (p->rebind)
+      continue;
+    if (!r)
+      co_return r.error();
+  }
+  co_return result<void>{};
+}
+
+asio::awaitable<void> worker_node::shutdown() {
+  auto p = impl_;
+  if (p->closing)
+    co_return;
+  p->closing = true;
+  // Stop streaming first (checkpoints saved), then let go of the endpoint and the group.
+  co_await p->service->stop_streaming("[]");
+  p->presence->stop();
+  auto server = p->server;
+  co_await server->unbind();
+  if (p->serving)
+    p->serve_cancel.emit(asio::cancellation_type::terminal);
+  co_await p->presence->leave(true, "Graceful shutdown complete.");
+}
+
+const std::string& worker_node::endpoint_id() const noexcept {
+  return impl_->presence->endpoint_id();
+}
+
+const member& worker_node::presence() const noexcept {
+  return *impl_->presence;
+}
+
+worker_service& worker_node::service() noexcept {
+  return *impl_->service;
+}
+
+}  // namespace cbes::group

@@ -100,7 +100,7 @@ TEST_CASE("checkpoint catch-up, backup, clear and restore round-trip through Con
   CHECK(f.backup("restored.json") == caught_up);
 }
 
-TEST_CASE("checkpoint-restore refuses wrong files; the group is resumed as it was") {
+TEST_CASE("checkpoint-restore refuses wrong files and the group is resumed as it was") {
   group_fixture f;
   const auto good = f.backup("good.json");
 

@@ -24,7 +24,7 @@ const std::string no_consul_config =
 
 }  // namespace
 
-TEST_CASE("configure stores the raw text with ${VAR} unsubstituted; get-config writes it back") {
+TEST_CASE("configure stores the raw text with variables unsubstituted, get-config writes it back") {
   consul_fixture f;
   const auto dir = fresh_dir("configure");
   config_options o;
@@ -263,7 +263,7 @@ TEST_CASE("usage errors exit 2 with one line naming the problem") {
   }
 }
 
-TEST_CASE("without a subcommand it lists them; --help and --version exit 0") {
+TEST_CASE("without a subcommand it lists them, --help and --version exit 0") {
   auto r = consul_fixture::run_raw({cli()});
   CHECK(r.code == 2);
   for (const auto& name :

@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
     }
     options.token = cc->acl_token.reveal();
   } else {
-    std::cout << "Consul config file not specified; using default Consul settings." << std::endl;
+    // On stdout as the Java tool prints it, except where stdout must be nothing but JSON.
+    (cl.json ? std::cerr : std::cout)
+        << "Consul config file not specified; using default Consul settings." << std::endl;
   }
 
   asio::io_context io(1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <system_error>
 
@@ -249,8 +250,11 @@ worker_status parse_worker_status(std::string endpoint, const std::string& resul
       w.cluster_size = s->as_int64();
     }
   }
+  // A generation past INT64_MAX (a uint64 counter) is clamped rather than dropped.
   if (const auto* g = o.if_contains("generation"); g && g->is_int64())
     w.generation = g->as_int64();
+  else if (g && g->is_uint64())
+    w.generation = std::numeric_limits<std::int64_t>::max();
   if (const auto* vb = o.if_contains("vbuckets"); vb && vb->is_array()) {
     std::vector<std::int64_t> list;
     for (const auto& e : vb->as_array())

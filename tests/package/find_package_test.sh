@@ -84,6 +84,7 @@ cbes)
   ;;
 components)
   test -x "$work/stage/bin/cbes-dcp" || fail "the default install has no bin/cbes-dcp"
+  test -x "$work/stage/bin/cbes-consul" || fail "the default install has no bin/cbes-consul"
   if [[ -e "$work/stage/bin/cbes-sandbox" ]]; then
     fail "the default install put the test fakes (cbes-sandbox) into bin/"
   fi

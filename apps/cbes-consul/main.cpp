@@ -1,0 +1,63 @@
+// cbes-consul: administers a group of connector workers coordinated through Consul (the Java
+// connector's `cbes-consul`, without `run`, plus `status`). See commands.hpp and the README.
+//
+//   cbes-consul configure --input config/example-connector.toml
+//   cbes-consul pause --group example-group
+//   cbes-consul status -g example-group --json
+//
+// Exit codes: 0 done, 1 failure, 2 usage error.
+#include <iostream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "cbes/config/consul_config.hpp"
+#include "commands.hpp"
+#include "consul/client.hpp"
+
+namespace asio = boost::asio;
+
+int main(int argc, char** argv) {
+  auto parsed = cbes::consul_cli::parse_command_line(argc, argv, std::cout, std::cerr);
+  if (!parsed.command)
+    return parsed.exit_code;
+  const auto& cl = *parsed.command;
+
+  consul::client_options options;
+  options.address = cl.agent;
+  // A command line tool: an agent that is down is reported soon, not after minutes of retries.
+  options.retry_deadline = std::chrono::seconds(2);
+  if (cl.consul_config) {
+    auto cc = cbes::config::load_consul_config(*cl.consul_config, {});
+    if (!cc) {
+      std::cerr << "ERROR: Invalid Consul config file " << *cl.consul_config << ":\n";
+      for (const auto& p : cc.error().problems)
+        std::cerr << "  " << p << '\n';
+      return 1;
+    }
+    options.token = cc->acl_token.reveal();
+  } else {
+    // On stdout as the Java tool prints it, except where stdout must be nothing but JSON.
+    (cl.json ? std::cerr : std::cout)
+        << "Consul config file not specified; using default Consul settings." << std::endl;
+  }
+
+  asio::io_context io(1);
+  consul::client consul(io.get_executor(), options);
+  int code = 1;
+  asio::co_spawn(io, cbes::consul_cli::run_command(consul, cl, std::cout, std::cerr),
+                 [&](std::exception_ptr e, int c) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& x) {
+                       std::cerr << "cbes-consul: internal error: " << x.what() << '\n';
+                     }
+                     c = 1;
+                   }
+                   code = c;
+                   consul.close();
+                 });
+  io.run();
+  return code;
+}

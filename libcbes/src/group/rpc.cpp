@@ -227,7 +227,8 @@ struct rpc_server::state {
   std::string key;
   rpc_methods methods;
   bool bound = false;
-  bool closed = false;  // unbind() ran: the key's deletion ends serve() instead of a re-bind
+  bool closed = false;   // unbind() ran: the key's deletion ends serve() instead of a re-bind
+  bool stopped = false;  // stop() ran: serve() and bind() end at their next step
   std::uint64_t answered = 0;
 };
 
@@ -280,7 +281,7 @@ asio::awaitable<result<void>> rpc_server::bind() {
     // Absent but not acquirable (lock-delay after the previous holder's session ended), or a
     // failure that may pass.
     const bool waited = co_await delay(s.options.retry_interval);
-    if (!waited)
+    if (!waited || s.stopped)
       co_return make_error(errc::cancelled, "binding " + s.key + " was cancelled");
   }
 }
@@ -358,7 +359,7 @@ asio::awaitable<result<void>> rpc_server::serve() {
         co_return make_error(errc::cancelled, "serving " + s.key + " was cancelled");
       continue;
     }
-    if (s.closed)
+    if (s.closed || s.stopped)
       co_return result<void>();
     index = consul::next_index(index, r->meta.index).next_index;
     const bool ours = r->value && r->value->session == s.options.session;
@@ -377,6 +378,10 @@ asio::awaitable<result<void>> rpc_server::serve() {
     if (!handled)
       co_return handled;
   }
+}
+
+void rpc_server::stop() noexcept {
+  state_->stopped = true;
 }
 
 asio::awaitable<result<void>> rpc_server::unbind() {

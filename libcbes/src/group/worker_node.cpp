@@ -1,7 +1,5 @@
 #include "cbes/group/worker_node.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -62,8 +60,9 @@ class armed_streamer : public streamer {
 
 }  // namespace
 
-struct worker_node::impl {
-  impl(consul::client& c, worker_node_options o) : consul(c), opts(std::move(o)) {}
+struct worker_node::impl : std::enable_shared_from_this<impl> {
+  impl(consul::client& c, worker_node_options o)
+      : consul(c), opts(std::move(o)), wake(c.get_executor()) {}
 
   consul::client& consul;
   worker_node_options opts;
@@ -71,10 +70,28 @@ struct worker_node::impl {
   std::shared_ptr<armed_streamer> armed;
   std::shared_ptr<worker_service> service;
   std::shared_ptr<rpc_server> server;
-  asio::cancellation_signal serve_cancel;
-  bool serving = false;
+  // run() waits on this for: the endpoint's serve() ending, a rejoin, shutdown.
+  asio::steady_timer wake;
+  std::optional<result<void>> served;  // how the current server's serve() ended
+  std::uint64_t serve_generation = 0;
   bool rebind = false;  // the member has a new session: the endpoint must be bound with it
   bool closing = false;
+
+  // Serves the current server in the background; its end wakes run(). An older server's end
+  // (replaced after a rejoin) is ignored.
+  void spawn_serve() {
+    const auto generation = ++serve_generation;
+    asio::co_spawn(wake.get_executor(), server->serve(),
+                   [w = weak_from_this(), generation](std::exception_ptr e, result<void> r) {
+                     auto self = w.lock();
+                     if (!self || generation != self->serve_generation)
+                       return;
+                     self->served =
+                         e ? result<void>(make_error(errc::cancelled, "serving the endpoint threw"))
+                           : std::move(r);
+                     self->wake.cancel();
+                   });
+  }
 
   std::shared_ptr<rpc_server> make_server() {
     rpc_server_options o;
@@ -109,7 +126,9 @@ worker_node::~worker_node() {
   impl_->closing = true;
   if (impl_->presence)
     impl_->presence->stop();
-  impl_->serve_cancel.emit(asio::cancellation_type::terminal);
+  if (impl_->server)
+    impl_->server->stop();
+  impl_->wake.cancel();
 }
 
 asio::awaitable<result<std::shared_ptr<worker_node>>> worker_node::start(
@@ -120,8 +139,7 @@ asio::awaitable<result<std::shared_ptr<worker_node>>> worker_node::start(
   p->opts.member.on_rejoined = [weak, user_rejoined](const std::string& session) {
     if (auto self = weak.lock()) {
       self->rebind = true;
-      if (self->serving)
-        self->serve_cancel.emit(asio::cancellation_type::terminal);
+      self->wake.cancel();
     }
     if (user_rejoined)
       user_rejoined(session);
@@ -146,27 +164,35 @@ asio::awaitable<result<void>> worker_node::run() {
   auto p = impl_;
   auto ex = co_await asio::this_coro::executor;
   asio::co_spawn(ex, p->presence->run(), asio::detached);
-  while (!p->closing) {
+  p->spawn_serve();
+  for (;;) {
+    if (!p->closing && !p->rebind && !p->served) {
+      p->wake.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ec;
+      co_await p->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (p->closing)
+      break;
     if (p->rebind) {
+      // The old session is gone and its endpoint key with it: bind with the new one.
       p->rebind = false;
+      p->served.reset();
+      p->server->stop();
       p->server = p->make_server();
       auto bound = co_await p->bind(p->server);
       if (!bound && !p->closing && !p->rebind)
         co_return bound.error();
+      if (bound)
+        p->spawn_serve();
       continue;
     }
-    auto server = p->server;
-    p->serving = true;
-    auto r = co_await asio::co_spawn(
-        ex, server->serve(),
-        asio::bind_cancellation_slot(p->serve_cancel.slot(), asio::use_awaitable));
-    p->serving = false;
-    if (p->closing)
-      break;
-    if (p->rebind)
-      continue;
-    if (!r)
-      co_return r.error();
+    if (p->served) {
+      auto r = std::move(*p->served);
+      p->served.reset();
+      if (!r)
+        co_return r.error();
+      break;  // unbound
+    }
   }
   co_return result<void>{};
 }
@@ -176,13 +202,13 @@ asio::awaitable<void> worker_node::shutdown() {
   if (p->closing)
     co_return;
   p->closing = true;
+  p->wake.cancel();
   // Stop streaming first (checkpoints saved), then let go of the endpoint and the group.
   co_await p->service->stop_streaming("[]");
   p->presence->stop();
   auto server = p->server;
   co_await server->unbind();
-  if (p->serving)
-    p->serve_cancel.emit(asio::cancellation_type::terminal);
+  server->stop();
   co_await p->presence->leave(true, "Graceful shutdown complete.");
 }
 

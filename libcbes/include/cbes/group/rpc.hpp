@@ -132,6 +132,11 @@ class rpc_server {
   //   co_await server.unbind();
   boost::asio::awaitable<result<void>> unbind();
 
+  // Ends serve() (success) and bind() (errc::cancelled) at their next step — after the long
+  // poll in progress returns — without touching the key: for a server whose session Consul
+  // already invalidated (the key went with it), replaced by one with the new session.
+  void stop() noexcept;
+
   // The endpoint key, couchbase/cbes/<group>/rpc/<endpoint id>.
   const std::string& key() const noexcept;
   // Requests answered since construction (for tests and metrics).

@@ -191,4 +191,20 @@ class process {
   std::optional<int> exit_code_;
 };
 
+// A process run to its end: exit code (nullopt when `limit` passed first), stdout and stderr.
+struct outcome {
+  std::optional<int> code;
+  std::string out;
+  std::string err;
+};
+
+inline outcome run_to_end(std::vector<std::string> args, std::chrono::milliseconds limit) {
+  process p(std::move(args));
+  outcome o;
+  o.code = p.wait_exit(limit);
+  o.out = p.output();
+  o.err = p.errors();
+  return o;
+}
+
 }  // namespace cbes::test

@@ -215,13 +215,12 @@ asio::awaitable<result<std::string>> worker_service::release(std::string params)
       parse_assignment(params, "worker.release takes [{\"generation\":g,\"vbuckets\":[...]}]");
   if (!req)
     co_return req.error();
-  const auto* vbs = &req->vbuckets;
   if (auto ok = accept_generation(req->generation); !ok)
     co_return ok.error();
   std::vector<std::uint16_t> mine;
   if (streamer_->running()) {
     const auto now = streamer_->vbuckets();
-    std::set_intersection(vbs->begin(), vbs->end(), now.begin(), now.end(),
+    std::set_intersection(req->vbuckets.begin(), req->vbuckets.end(), now.begin(), now.end(),
                           std::back_inserter(mine));
   }
   if (!mine.empty()) {
@@ -244,7 +243,6 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
   if (!req)
     co_return req.error();
   const auto& o = req->object;
-  const auto* vbs = &req->vbuckets;
   const auto* cfg = o.if_contains("config");
   if (!cfg || !cfg->is_string())
     co_return bad_params("\"config\" must be the connector config's TOML text");
@@ -258,7 +256,7 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
   if (auto ok = accept_generation(req->generation); !ok)
     co_return ok.error();
   std::string config(cfg->as_string());
-  std::vector<std::uint16_t> want = *vbs;
+  std::vector<std::uint16_t> want = req->vbuckets;
   if (streamer_->running() && config != config_) {
     // A new config: restart with it (checkpoints are saved by the stop), keeping what streamed.
     const auto now = streamer_->vbuckets();

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cbes/group/member.hpp"
+#include "integration/couchbase/harness.hpp"
 #include "integration/group/harness.hpp"
 
 using namespace group_it;
@@ -27,15 +28,7 @@ member_options fast_options(std::string service_id = {}) {
 
 // Waits on the io_context (which keeps serving the member) until `pred` holds.
 asio::awaitable<bool> until(std::function<bool()> pred, std::chrono::milliseconds limit = 20s) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      co_return false;
-    t.expires_after(10ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  co_return true;
+  return couchbase_it::eventually(std::move(pred), limit);
 }
 
 struct fixture {

@@ -4,6 +4,8 @@
 // switch stops streaming when Consul goes quiet, and a graceful shutdown leaves nothing behind.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 

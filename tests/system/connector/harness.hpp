@@ -158,19 +158,10 @@ inline std::unique_ptr<cbes::test::process> start_cbes(const fs::path& config) {
 }
 
 // A tool run to its end: exit code (nullopt when `limit` passed), stdout and stderr.
-struct outcome {
-  std::optional<int> code;
-  std::string out;
-  std::string err;
-};
+using cbes::test::outcome;
 
 inline outcome run_tool(std::vector<std::string> args, std::chrono::milliseconds limit = 90s) {
-  cbes::test::process p(std::move(args));
-  outcome o;
-  o.code = p.wait_exit(limit);
-  o.out = p.output();
-  o.err = p.errors();
-  return o;
+  return cbes::test::run_to_end(std::move(args), limit);
 }
 
 // Waits until `done()` holds, checking every 50 ms, for at most `limit`.

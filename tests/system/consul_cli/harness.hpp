@@ -61,11 +61,7 @@ inline std::string slurp(const fs::path& p) {
 }
 
 // A finished run of cbes-consul: exit code (nullopt when it did not end in time), stdout, stderr.
-struct outcome {
-  std::optional<int> code;
-  std::string out;
-  std::string err;
-};
+using cbes::test::outcome;
 
 // The fake agent, a client of it for the test's own reads and writes, and cbes-consul runs.
 struct consul_fixture {
@@ -89,12 +85,7 @@ struct consul_fixture {
     return run_raw(std::move(args), limit);
   }
   static outcome run_raw(std::vector<std::string> args, std::chrono::milliseconds limit = 60s) {
-    cbes::test::process p(std::move(args));
-    outcome o;
-    o.code = p.wait_exit(limit);
-    o.out = p.output();
-    o.err = p.errors();
-    return o;
+    return cbes::test::run_to_end(std::move(args), limit);
   }
 
   std::optional<std::string> get(const std::string& key) {

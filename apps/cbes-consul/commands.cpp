@@ -46,10 +46,15 @@ struct subcommand_spec {
   const char* output = nullptr;  // help of -o/--output
   bool pause = false;            // takes the hidden pause timing options
   bool json = false;
+  bool run = false;  // `run`: --service-id, the rebalance timings
 };
 
 const std::vector<subcommand_spec>& specs() {
   static const std::vector<subcommand_spec> s{
+      {"run",
+       "Run a worker of the group: it joins, campaigns for the leadership and streams the "
+       "vbuckets it is granted.",
+       true, nullptr, nullptr, false, false, true},
       {"configure", "Validate a connector config file and store it as the group's config.", false,
        "the connector config file (TOML); its [group] name names the group"},
       {"get-config", "Write the group's config, as stored in Consul, to a file.", true, nullptr,
@@ -101,6 +106,14 @@ po::options_description visible_options(const subcommand_spec& s) {
                     s.output);
   if (s.json)
     d.add_options()("json", po::bool_switch(), "print one JSON object instead of text");
+  if (s.run)
+    d.add_options()("service-id,i", po::value<std::string>()->value_name("<id>"),
+                    "this worker's Consul service id (default: the group name); needed to run "
+                    "more than one worker of a group on one Consul agent")(
+        "debounce", po::value<std::string>()->default_value("5s")->value_name("<duration>"),
+        "quiet time after a membership change before the leader rebalances")(
+        "grace-period", po::value<std::string>()->default_value("0s")->value_name("<duration>"),
+        "extra wait before a departed member's vbuckets move to the others");
   d.add_options()(
       "consul-agent,a",
       po::value<std::string>()->default_value("localhost:8500")->value_name("<host[:port]>"),
@@ -154,9 +167,7 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
   const auto spec = std::find_if(specs().begin(), specs().end(),
                                  [&](const subcommand_spec& s) { return s.name == first; });
   if (spec == specs().end()) {
-    if (first == "run")
-      err << tool << ": 'run' is not available in this version (start workers with cbes)\n";
-    else if (first.starts_with("-"))
+    if (first.starts_with("-"))
       err << tool << ": unknown option '" << first << "' (see " << tool << " --help)\n";
     else
       err << tool << ": unknown subcommand '" << first << "' (see " << tool << " --help)\n";
@@ -177,6 +188,14 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
     po::options_description hidden;
     hidden.add_options()("pause-timeout", po::value<std::string>()->default_value("30s"))(
         "pause-interval", po::value<std::string>()->default_value("2s"));
+    all.add(hidden);
+  }
+  if (spec->run) {
+    // The Java connector's fixed timings, changeable for tests (a 15 s heartbeat makes every
+    // failover test last a minute).
+    po::options_description hidden;
+    hidden.add_options()("heartbeat-interval", po::value<std::string>()->default_value("15s"))(
+        "lock-delay", po::value<std::string>()->default_value("15s"));
     all.add(hidden);
   }
   po::variables_map vm;
@@ -202,7 +221,7 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
   cl.agent = vm["consul-agent"].as<std::string>();
   if (vm.count("consul-config"))
     cl.consul_config = vm["consul-config"].as<std::string>();
-  for (const char* name : {"group", "input", "output", "consul-agent"}) {
+  for (const char* name : {"group", "input", "output", "consul-agent", "service-id"}) {
     if (vm.count(name) && vm[name].as<std::string>().empty()) {
       err << where << ": the option '--" << name << "' needs a non-empty value (see " << where
           << " --help)\n";
@@ -224,6 +243,26 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
       return {std::nullopt, 2};
     cl.pause_timeout = *t;
     cl.pause_interval = *i;
+  }
+  if (spec->run) {
+    if (vm.count("service-id"))
+      cl.service_id = vm["service-id"].as<std::string>();
+    auto h = duration_value(vm, "heartbeat-interval", err, spec->name);
+    auto l = duration_value(vm, "lock-delay", err, spec->name);
+    auto d = duration_value(vm, "debounce", err, spec->name);
+    if (!h || !l || !d)
+      return {std::nullopt, 2};
+    const auto grace_text = vm["grace-period"].as<std::string>();
+    auto g = util::parse_go_duration(grace_text);
+    if (!g || g->count() < 0) {
+      err << where << ": the option '--grace-period' needs a duration such as 30s or 0s, not '"
+          << grace_text << "'\n";
+      return {std::nullopt, 2};
+    }
+    cl.heartbeat = *h;
+    cl.lock_delay = *l;
+    cl.debounce = *d;
+    cl.grace = std::chrono::duration_cast<std::chrono::milliseconds>(*g);
   }
   return {std::move(cl), 0};
 }

@@ -38,6 +38,13 @@ struct command_line {
   std::chrono::milliseconds pause_interval{2000};
   // Per-worker answer time of `status` (the Java RPC client's 15 s).
   std::chrono::milliseconds rpc_timeout{15000};
+  // run: --service-id (empty = the group name), --debounce, --grace-period, and the hidden
+  // --heartbeat-interval and --lock-delay (Java's fixed 15 s each).
+  std::string service_id;
+  std::chrono::milliseconds debounce{5000};
+  std::chrono::milliseconds grace{0};
+  std::chrono::milliseconds heartbeat{15000};
+  std::chrono::milliseconds lock_delay{15000};
 };
 
 struct parse_outcome {

@@ -1,5 +1,5 @@
 // cbes-consul: administers a group of connector workers coordinated through Consul (the Java
-// connector's `cbes-consul`, without `run`, plus `status`). See commands.hpp and the README.
+// connector's `cbes-consul`, plus `status`). See commands.hpp, run.hpp and the README.
 //
 //   cbes-consul configure --input config/example-connector.toml
 //   cbes-consul pause --group example-group
@@ -14,6 +14,7 @@
 #include "cbes/config/consul_config.hpp"
 #include "commands.hpp"
 #include "consul/client.hpp"
+#include "run.hpp"
 
 namespace asio = boost::asio;
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   options.address = cl.agent;
   // A command line tool: an agent that is down is reported soon, not after minutes of retries.
   options.retry_deadline = std::chrono::seconds(2);
+  cbes::consul_cli::run_settings settings;
   if (cl.consul_config) {
     auto cc = cbes::config::load_consul_config(*cl.consul_config, {});
     if (!cc) {
@@ -36,10 +38,21 @@ int main(int argc, char** argv) {
       return 1;
     }
     options.token = cc->acl_token.reveal();
+    settings.deregister_on_graceful_shutdown = cc->deregister_service_on_graceful_shutdown;
+    settings.deregister_critical_service_after = cc->deregister_critical_service_after;
   } else {
     // On stdout as the Java tool prints it, except where stdout must be nothing but JSON.
     (cl.json ? std::cerr : std::cout)
         << "Consul config file not specified; using default Consul settings." << std::endl;
+  }
+
+  if (cl.command == "run") {
+    // A worker outlives Consul hiccups: its calls retry, its kill switch guards the rest.
+    options.retry_deadline = std::chrono::seconds(10);
+    // A hung agent must not hold a heartbeat longer than the heartbeat interval.
+    options.request_timeout =
+        std::max<std::chrono::milliseconds>(cl.heartbeat, std::chrono::seconds(5));
+    return cbes::consul_cli::run_worker(cl, options, settings);
   }
 
   asio::io_context io(1);

@@ -219,7 +219,7 @@ asio::awaitable<result<void>> ensure_session(const state_ptr& s) {
   so.name = s->options.session_name;
   so.ttl = s->options.session_ttl;
   so.lock_delay = s->options.lock_delay;
-  so.behavior = session_behavior::release;
+  so.behavior = s->options.behavior;
   so.node_checks = s->options.node_checks;
   so.service_checks = s->options.service_checks;
   auto id = co_await s->sessions.create(so);

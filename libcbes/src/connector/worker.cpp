@@ -597,6 +597,7 @@ asio::awaitable<result<std::shared_ptr<worker>>> worker::start(asio::any_io_exec
       if (auto s = weak.lock())
         s->fatal(fail(e.what()));
     };
+    cbs.may_write = o.may_write;
     if (auto* m = o.metrics) {
       // The per-batch timers of the Java connector (§6), from what the sink measured.
       cbs.on_bulk_written = [m](const sink::bulk_report& r) {

@@ -23,6 +23,8 @@ asio::awaitable<result<void>> connector_streamer::start(std::string config,
   auto opts = connector::worker_options_from(*cfg);
   opts.log = log_;
   opts.vbuckets = std::move(vbuckets);
+  fenced_ = std::make_shared<std::atomic<bool>>(false);
+  opts.may_write = [gate = gate_, fenced = fenced_] { return !*fenced && (!gate || gate()); };
   if (share) {
     opts.member_number = share->member_number;
     opts.total_members = share->cluster_size;
@@ -68,6 +70,8 @@ asio::awaitable<void> connector_streamer::stop() {
 void connector_streamer::abort() {
   // The kill switch: no new work from now on; what is in flight drains within drain_timeout.
   // The worker is kept until a later start() has seen it end.
+  if (fenced_)
+    *fenced_ = true;
   if (auto w = std::exchange(worker_, nullptr)) {
     w->stop();
     stopping_ = std::move(w);

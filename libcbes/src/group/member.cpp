@@ -109,6 +109,16 @@ struct member::impl : std::enable_shared_from_this<impl> {
   }
   std::uint64_t kill_generation = 0;
 
+  void expire_now() {
+    if (!armed)
+      return;
+    armed = false;
+    ++kill_generation;
+    kill.cancel();
+    if (auto f = std::exchange(on_expired, nullptr))
+      f();
+  }
+
   // One heartbeat: pass the check; when the agent forgot the check, or Consul dropped the
   // session, join again.
   asio::awaitable<bool> beat() {
@@ -133,6 +143,9 @@ struct member::impl : std::enable_shared_from_this<impl> {
     log("warning",
         passed ? "the Consul session " + session + " is gone: joining again"
                : "the Consul agent lost service '" + opts.service_id + "': registering again");
+    // Without the session the leader may grant this worker's vbuckets to another at any
+    // moment: stop streaming now, not when the kill switch's deadline comes.
+    expire_now();
     auto again = co_await register_and_open_session();
     if (!again) {
       log("warning", "rejoining failed (retrying): " + again.error().what());
@@ -219,6 +232,10 @@ void member::disarm() {
   impl_->on_expired = nullptr;
   ++impl_->kill_generation;
   impl_->kill.cancel();
+}
+
+std::chrono::steady_clock::time_point member::alive_until() const {
+  return impl_->last_success + impl_->opts.kill_switch;
 }
 
 bool member::alive() const {

@@ -593,11 +593,20 @@ asio::awaitable<result<std::map<std::string, result<std::string>>>> rpc_client::
   auto keys = co_await s.kv.keys(prefix);
   if (!keys)
     co_return from_consul(keys.error());
+  std::map<std::string, std::string> each;
+  for (const auto& key : keys->value)
+    each.emplace(key.substr(prefix.size()), params);
+  co_return co_await call_each(std::move(method), std::move(each), timeout);
+}
+
+asio::awaitable<std::map<std::string, result<std::string>>> rpc_client::call_each(
+    std::string method, std::map<std::string, std::string> params_by_endpoint,
+    milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   auto into = std::make_shared<gathered>(ex);
-  into->pending = keys->value.size();
-  for (const auto& key : keys->value)
-    asio::co_spawn(ex, call_into(this, key.substr(prefix.size()), method, params, timeout, into),
+  into->pending = params_by_endpoint.size();
+  for (auto& [endpoint, params] : params_by_endpoint)
+    asio::co_spawn(ex, call_into(this, endpoint, method, std::move(params), timeout, into),
                    asio::detached);
   while (into->pending > 0)
     co_await into->done.async_wait(asio::as_tuple(asio::use_awaitable));

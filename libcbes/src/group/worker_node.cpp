@@ -27,9 +27,13 @@ class armed_streamer : public streamer {
                                       std::optional<membership> share) override {
     auto r = co_await inner_->start(std::move(config), std::move(vbuckets), share);
     if (r)
-      m_.arm([s = service_] {
+      m_.arm([s = service_, &m = m_] {
+        // The fence closed at alive_until() (writes were refused from then on), which may be
+        // earlier than now when the process was stopped: the record says when writing ended.
+        const auto late = std::max(std::chrono::steady_clock::now() - m.alive_until(),
+                                   std::chrono::steady_clock::duration::zero());
         if (auto service = s.lock())
-          service->kill();
+          service->kill(std::chrono::system_clock::now() - late);
       });
     co_return r;
   }
@@ -51,6 +55,9 @@ class armed_streamer : public streamer {
   }
   bool running() const override { return inner_->running(); }
   std::vector<std::uint16_t> vbuckets() const override { return inner_->vbuckets(); }
+  void set_write_gate(std::function<bool()> gate) override {
+    inner_->set_write_gate(std::move(gate));
+  }
 
  private:
   std::shared_ptr<streamer> inner_;
@@ -149,6 +156,12 @@ asio::awaitable<result<std::shared_ptr<worker_node>>> worker_node::start(
     co_return joined.error();
   p->presence = std::move(*joined);
   p->armed = std::make_shared<armed_streamer>(std::move(s), *p->presence);
+  // Writes stop the moment the kill switch's deadline passes, even before its timer runs (a
+  // process resumed after SIGSTOP handles its sockets before its timers).
+  p->armed->set_write_gate([weak] {
+    auto self = weak.lock();
+    return self && self->presence && self->presence->alive();
+  });
   p->service = std::make_shared<worker_service>(p->armed);
   p->armed->set_service(p->service);
   p->server = p->make_server();

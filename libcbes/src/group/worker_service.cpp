@@ -128,6 +128,7 @@ void add_methods(Target& t, Bind bind) {
   t.add("worker.startStreaming", bind(&worker_service::start_streaming));
   t.add("worker.release", bind(&worker_service::release));
   t.add("worker.grant", bind(&worker_service::grant));
+  t.add("worker.streamHistory", bind(&worker_service::stream_history));
 }
 }  // namespace
 
@@ -146,7 +147,13 @@ void worker_service::install(rpc_server& server) {
 }
 
 void worker_service::kill() {
+  kill(std::chrono::system_clock::now());
+}
+
+void worker_service::kill(std::chrono::system_clock::time_point writes_ended) {
+  const auto before = now_streaming();
   streamer_->abort();
+  note_change(before, {}, {}, writes_ended);
   membership_.reset();
   paused_ = true;
 }
@@ -162,6 +169,7 @@ std::string worker_service::status_json() const {
   o["vbuckets"] =
       to_json(streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{});
   o["paused"] = paused_;
+  o["configDigest"] = config_.empty() ? std::string() : config_digest(config_);
   return json::serialize(o);
 }
 
@@ -182,14 +190,17 @@ asio::awaitable<result<std::string>> worker_service::stopped(std::string) {
 }
 
 asio::awaitable<result<std::string>> worker_service::stop_streaming(std::string) {
+  const auto before = now_streaming();
   if (streamer_->running())
     co_await streamer_->stop();
+  note_change(before, now_streaming());
   membership_.reset();
   paused_ = true;
   co_return std::string("null");
 }
 
 asio::awaitable<result<std::string>> worker_service::start_streaming(std::string params) {
+  const auto began = std::chrono::system_clock::now();
   auto a = params_array(params);
   if (!a)
     co_return a.error();
@@ -198,10 +209,13 @@ asio::awaitable<result<std::string>> worker_service::start_streaming(std::string
   auto share = membership_of((*a)[0]);
   if (!share)
     co_return share.error();
+  const auto before = now_streaming();
   if (streamer_->running())
     co_await streamer_->stop();
+  note_change(before, {});
   std::string config((*a)[1].as_string());
   auto started = co_await streamer_->start(config, {}, *share);
+  note_change({}, now_streaming(), began);
   if (!started)
     co_return started.error();
   config_ = std::move(config);
@@ -224,7 +238,9 @@ asio::awaitable<result<std::string>> worker_service::release(std::string params)
                           std::back_inserter(mine));
   }
   if (!mine.empty()) {
+    const auto before = now_streaming();
     auto r = co_await streamer_->release(mine);
+    note_change(before, now_streaming());
     if (!r)
       co_return r.error();
   }
@@ -238,6 +254,7 @@ asio::awaitable<result<std::string>> worker_service::release(std::string params)
 }
 
 asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
+  const auto began = std::chrono::system_clock::now();
   auto req = parse_assignment(
       params, "worker.grant takes [{\"generation\":g,\"vbuckets\":[...],\"config\":\"...\"}]");
   if (!req)
@@ -264,10 +281,12 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
     std::sort(want.begin(), want.end());
     want.erase(std::unique(want.begin(), want.end()), want.end());
     co_await streamer_->stop();
+    note_change(now, {});
   }
   if (!streamer_->running()) {
     if (!want.empty()) {
       auto started = co_await streamer_->start(config, want, std::nullopt);
+      note_change({}, now_streaming(), began);
       if (!started)
         co_return started.error();
     }
@@ -279,6 +298,7 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
                         std::back_inserter(missing));
     if (!missing.empty()) {
       auto added = co_await streamer_->add(missing);
+      note_change(now, now_streaming(), began);
       if (!added)
         co_return added.error();
     }
@@ -288,6 +308,79 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
   paused_ = false;
   co_return vbuckets_answer(streamer_->running() ? streamer_->vbuckets()
                                                  : std::vector<std::uint16_t>{});
+}
+
+std::vector<std::uint16_t> worker_service::now_streaming() const {
+  return streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{};
+}
+
+void worker_service::note_change(const std::vector<std::uint16_t>& before,
+                                 const std::vector<std::uint16_t>& after,
+                                 std::chrono::system_clock::time_point began,
+                                 std::chrono::system_clock::time_point ended) {
+  // Both sorted: one merge pass finds what started and what stopped.
+  std::vector<std::uint16_t> started;
+  std::vector<std::uint16_t> stopped;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(started));
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                      std::back_inserter(stopped));
+  for (auto vb : started)
+    ++starts_[vb];
+  for (auto vb : stopped)
+    ++stops_[vb];
+  if (started.empty() && stopped.empty())
+    return;
+  const auto now = std::chrono::system_clock::now();
+  auto ms = [&](std::chrono::system_clock::time_point t) {
+    if (t == std::chrono::system_clock::time_point{})
+      t = now;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  };
+  history_.push_back({ms(began), ms(ended), std::move(started), std::move(stopped)});
+  if (history_.size() > 10000)
+    history_.pop_front();
+}
+
+asio::awaitable<result<std::string>> worker_service::stream_history(std::string) {
+  auto counts = [](const std::map<std::uint16_t, std::uint64_t>& m) {
+    json::object o;
+    for (const auto& [vb, n] : m)
+      o[std::to_string(vb)] = n;
+    return o;
+  };
+  json::object out;
+  out["starts"] = counts(starts_);
+  out["stops"] = counts(stops_);
+  json::array events;
+  for (const auto& c : history_) {
+    json::object e;
+    if (!c.stopped.empty()) {
+      e["stoppedAt"] = c.stopped_at_ms;
+      e["stopped"] = to_json(c.stopped);
+    }
+    if (!c.started.empty()) {
+      e["startedAt"] = c.started_at_ms;
+      e["started"] = to_json(c.started);
+    }
+    events.emplace_back(std::move(e));
+  }
+  out["events"] = std::move(events);
+  co_return json::serialize(out);
+}
+
+std::string config_digest(std::string_view config) {
+  // FNV-1a, 64 bits: stable across processes and builds (std::hash is not promised to be).
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : config) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4)
+    out[static_cast<std::size_t>(i)] = digits[h & 0xf];
+  return out;
 }
 
 }  // namespace cbes::group

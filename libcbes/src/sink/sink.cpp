@@ -191,6 +191,10 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
       work.pop_front();
       if (c.actions.empty())
         continue;
+      if (callbacks.may_write && !callbacks.may_write())
+        co_return make_error(errc::closed,
+                             "writes fenced: this worker may not write any more (its group "
+                             "membership may have lapsed; the kill switch stops it)");
       std::string body = bulk_body(c.actions);
       ++counters.requests;
       counters.bytes_sent += body.size();

@@ -28,6 +28,9 @@ struct lock_options {
   std::string value;        // written on acquire: who leads
   std::uint64_t flags = 0;  // written on acquire and release
   std::string session_name = "libconsul lock";
+  // What Consul does with the key when the session ends without a release (TTL, failed check):
+  // release keeps the last holder's value, delete removes the key.
+  session_behavior behavior = session_behavior::release;
   std::chrono::milliseconds session_ttl{15000};         // Go DefaultLockSessionTTL
   std::chrono::milliseconds lock_delay{15000};          // Consul's default lock-delay
   std::optional<std::vector<std::string>> node_checks;  // unset = ["serfHealth"]

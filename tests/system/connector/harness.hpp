@@ -18,6 +18,7 @@
 
 #include "cbes/couchbase/cluster.hpp"
 #include "cbes/testkit/http_client.hpp"
+#include "support/eventually.hpp"
 #include "support/process.hpp"
 #include "support/run_coroutine.hpp"
 #include "unit/couchbase/result_printer.hpp"
@@ -164,17 +165,7 @@ inline outcome run_tool(std::vector<std::string> args, std::chrono::milliseconds
   return cbes::test::run_to_end(std::move(args), limit);
 }
 
-// Waits until `done()` holds, checking every 50 ms, for at most `limit`.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = 120s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
+using cbes::test::eventually;
 
 // A libcbes client of the sandbox's bucket, for writes and checkpoint reads.
 struct couchbase_client {

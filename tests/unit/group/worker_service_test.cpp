@@ -100,12 +100,14 @@ std::string release(std::uint64_t g, const std::string& vbs) {
 TEST_CASE("worker.status answers the Java shape plus generation, vbuckets and paused") {
   fixture f;
   CHECK(f.call("worker.status") ==
-        R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":false})");
+        R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":false,)"
+        R"("configDigest":""})");
   CHECK(f.call("worker.stopped") == R"("result":true)");
   CHECK(f.call("worker.grant", grant(3, "[5,1,2]")) == R"("result":{"vbuckets":[1,2,5]})");
   CHECK(f.call("worker.status") ==
         R"("result":{"membership":{"memberNumber":1,"clusterSize":2},"generation":3,)"
-        R"("vbuckets":[1,2,5],"paused":false})");
+        R"("vbuckets":[1,2,5],"paused":false,"configDigest":")" +
+            cbes::group::config_digest("cfg") + "\"}");
   CHECK(f.call("worker.stopped") == R"("result":false)");
 }
 
@@ -120,7 +122,9 @@ TEST_CASE("worker.startStreaming streams the static share; stopStreaming stops e
   CHECK(f.call("worker.stopStreaming") == R"("result":null)");
   CHECK(f.call("worker.stopped") == R"("result":true)");
   CHECK(f.call("worker.status") ==
-        R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":true})");
+        R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":true,)"
+        R"("configDigest":")" +
+            cbes::group::config_digest("cfg") + "\"}");
   // Starting again stops what runs first: the Java leader's stop-the-world order.
   f.call("worker.startStreaming", R"([{"memberNumber":1,"clusterSize":2},"cfg"])");
   f.call("worker.startStreaming", R"([{"memberNumber":2,"clusterSize":2},"cfg"])");
@@ -179,7 +183,32 @@ TEST_CASE("the kill switch aborts streaming at once and forgets the assignment")
   CHECK(f.s->calls.back() == "abort");
   CHECK(f.call("worker.stopped") == R"("result":true)");
   CHECK(f.call("worker.status") ==
-        R"("result":{"membership":null,"generation":1,"vbuckets":[],"paused":true})");
+        R"("result":{"membership":null,"generation":1,"vbuckets":[],"paused":true,)"
+        R"("configDigest":")" +
+            cbes::group::config_digest("cfg") + "\"}");
+}
+
+TEST_CASE("config_digest is FNV-1a 64 in hex: stable, and different for different texts") {
+  CHECK(cbes::group::config_digest("") == "cbf29ce484222325");
+  CHECK(cbes::group::config_digest("a") == "af63dc4c8601ec8c");
+  CHECK(cbes::group::config_digest("[group]\nname = 'g'\n") !=
+        cbes::group::config_digest("[group]\nname = 'h'\n"));
+}
+
+TEST_CASE("worker.streamHistory counts each vbucket's starts and stops and stamps them") {
+  fixture f;
+  f.call("worker.grant", grant(1, "[0,1,2]"));
+  f.call("worker.release", release(2, "[1]"));
+  f.call("worker.grant", grant(3, "[1,3]"));
+  f.service->kill(std::chrono::system_clock::time_point(std::chrono::milliseconds(42)));
+  const auto h = f.call("worker.streamHistory");
+  CHECK(h.find(R"("starts":{"0":1,"1":2,"2":1,"3":1})") != std::string::npos);
+  CHECK(h.find(R"("stops":{"0":1,"1":2,"2":1,"3":1})") != std::string::npos);
+  // Four changes: the first grant, the release, the second grant, the kill (stamped when the
+  // fence closed, not when the timer ran).
+  CHECK(h.find(R"({"stoppedAt":42,"stopped":[0,1,2,3]})") != std::string::npos);
+  CHECK(h.find(R"("stopped":[1]})") != std::string::npos);
+  CHECK(h.find(R"("started":[1,3]})") != std::string::npos);
 }
 
 TEST_CASE("malformed params are refused with -32602 and one line naming the shape") {

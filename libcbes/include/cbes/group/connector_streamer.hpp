@@ -5,6 +5,7 @@
 //
 //   auto s = std::make_shared<cbes::group::connector_streamer>(ex, log);
 //   auto service = std::make_shared<cbes::group::worker_service>(s);
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -35,6 +36,7 @@ class connector_streamer : public streamer {
   void abort() override;
   bool running() const override;
   std::vector<std::uint16_t> vbuckets() const override;
+  void set_write_gate(std::function<bool()> gate) override { gate_ = std::move(gate); }
 
   // The running worker (null when stopped), for metrics and status.
   std::shared_ptr<connector::worker> worker() const { return worker_; }
@@ -44,6 +46,9 @@ class connector_streamer : public streamer {
   log_fn log_;
   std::shared_ptr<connector::worker> worker_;
   std::shared_ptr<connector::worker> stopping_;  // aborted by the kill switch, still draining
+  std::function<bool()> gate_;
+  // Set by abort(): the running worker's writes are fenced at once, drain or not.
+  std::shared_ptr<std::atomic<bool>> fenced_;
 };
 
 }  // namespace cbes::group

@@ -89,12 +89,16 @@ class member {
   void stop();
 
   // Arms the kill switch: `on_expired` runs once (on the client's executor) when no heartbeat
-  // has succeeded for `kill_switch`; each success pushes the deadline back. The deadline starts
+  // has succeeded for `kill_switch`, or at once when a heartbeat finds the session gone (the
+  // leader may grant its vbuckets to another from then on); each success pushes the deadline
+  // back. The deadline starts
   // from the last successful heartbeat, so arming after a long outage fires at once.
   void arm(std::function<void()> on_expired);
   void disarm();
   // True while the last successful heartbeat is younger than `kill_switch`.
   bool alive() const;
+  // When alive() turns false unless a heartbeat succeeds first.
+  std::chrono::steady_clock::time_point alive_until() const;
   // Successful heartbeats and rejoins so far (for tests and metrics).
   std::uint64_t heartbeats() const noexcept;
   std::uint64_t rejoins() const noexcept;

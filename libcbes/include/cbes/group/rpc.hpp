@@ -192,6 +192,15 @@ class rpc_client {
   boost::asio::awaitable<result<std::map<std::string, result<std::string>>>> broadcast(
       std::string method, std::string params, std::chrono::milliseconds timeout);
 
+  // call() on several endpoints at once, each with its own params (endpoint id -> params);
+  // per endpoint id, what it gave. The leader's release and grant rounds.
+  //   auto r = co_await rpc.call_each("worker.release", {{a,
+  //   R"([{"generation":3,"vbuckets":[7]}])"}},
+  //                                   15s);
+  boost::asio::awaitable<std::map<std::string, result<std::string>>> call_each(
+      std::string method, std::map<std::string, std::string> params_by_endpoint,
+      std::chrono::milliseconds timeout);
+
   // The id the next request would carry is "<process id>#<n>::<method>", where the process id
   // is a random UUID drawn once per process (as the Java client's).
   static const std::string& process_id();

@@ -26,14 +26,26 @@
 //   "membership":{"memberNumber":n,"clusterSize":m}}] → {"vbuckets":[…streamed now…]}; starts
 //   streaming them from their checkpoints. A config other than the running one restarts the
 //   worker with it (checkpoints saved first) and every vbuckets it streamed plus the new ones.
+// - worker.streamHistory [] → {"starts":{"<vb>":n,…},"stops":{"<vb>":n,…},
+//   "events":[{"at":<unix ms>,"started":[…],"stopped":[…]},…]}: how often each vbucket started
+//   and stopped streaming on this worker since it started (a rebalance that restarts only what
+//   moved leaves the other counters alone), and when (the last 10 000 changes; a start is
+//   stamped when the command arrived, a stop once streaming ended), so that a test can check
+//   that no vbucket was ever streamed by two workers at once.
+// worker.status also carries "configDigest": config_digest() of the config it runs ("" before
+// the first), so that a new leader knows which workers run an older config.
 // Every release and grant carries the leader's generation: one older than the newest this
 // worker has seen is refused (-32602, "stale generation"), so a deposed leader that wakes up
 // cannot undo its successor's work.
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -44,6 +56,10 @@ namespace cbes::group {
 
 class rpc_methods;
 class rpc_server;
+
+// A short, stable fingerprint of a config text (16 hex digits), as worker.status reports it.
+//   config_digest("") == "cbf29ce484222325"
+std::string config_digest(std::string_view config);
 
 // The member's static share, as worker.startStreaming and worker.status carry it.
 struct membership {
@@ -71,6 +87,9 @@ class streamer {
   virtual void abort() = 0;
   virtual bool running() const = 0;
   virtual std::vector<std::uint16_t> vbuckets() const = 0;
+  // Asked before every write from now on: false, and nothing more may be written (the
+  // member's kill switch as a fence). Streamers that do not write may ignore it.
+  virtual void set_write_gate(std::function<bool()> gate) { (void)gate; }
 };
 
 class worker_service : public std::enable_shared_from_this<worker_service> {
@@ -82,7 +101,10 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   void install(rpc_server& server);
 
   // The kill switch: stops streaming at once (streamer::abort) and forgets the assignment.
+  // `writes_ended` is when the streamer stopped writing, for worker.streamHistory (the write
+  // gate may have closed before the kill switch's timer ran).
   void kill();
+  void kill(std::chrono::system_clock::time_point writes_ended);
 
   // The state worker.status reports, for the worker's own logs and tests.
   std::uint64_t generation() const noexcept { return generation_; }
@@ -98,6 +120,7 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   boost::asio::awaitable<result<std::string>> start_streaming(std::string params);
   boost::asio::awaitable<result<std::string>> release(std::string params);
   boost::asio::awaitable<result<std::string>> grant(std::string params);
+  boost::asio::awaitable<result<std::string>> stream_history(std::string params);
 
  private:
   using method = boost::asio::awaitable<result<std::string>> (worker_service::*)(std::string);
@@ -105,12 +128,26 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
                                                           method fn, std::string params);
   std::function<boost::asio::awaitable<result<std::string>>(std::string)> handler(method fn);
   result<void> accept_generation(std::uint64_t g);
+  std::vector<std::uint16_t> now_streaming() const;
+  void note_change(const std::vector<std::uint16_t>& before,
+                   const std::vector<std::uint16_t>& after,
+                   std::chrono::system_clock::time_point began = {},
+                   std::chrono::system_clock::time_point ended = {});
 
   std::shared_ptr<streamer> streamer_;
   std::uint64_t generation_ = 0;
   bool paused_ = false;
   std::optional<membership> membership_;
   std::string config_;  // the config text the streamer runs with
+  std::map<std::uint16_t, std::uint64_t> starts_;
+  std::map<std::uint16_t, std::uint64_t> stops_;
+  struct change {
+    std::int64_t started_at_ms = 0;
+    std::int64_t stopped_at_ms = 0;
+    std::vector<std::uint16_t> started;
+    std::vector<std::uint16_t> stopped;
+  };
+  std::deque<change> history_;
 };
 
 }  // namespace cbes::group

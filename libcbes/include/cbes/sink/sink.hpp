@@ -88,6 +88,10 @@ struct sink_callbacks {
   // The sink stopped for good (credentials, retries exhausted, fatal 4xx); events not reported
   // done must be replayed.
   std::function<void(const error&)> on_fatal{};
+  // Asked right before every bulk request: false fails the sink (errc::closed) without
+  // sending. A group worker's fence: once its Consul session may have lapsed, another worker
+  // may own its vbuckets, and not one more write may go out.
+  std::function<bool()> may_write{};
 };
 
 class sink {

@@ -1,6 +1,8 @@
 #include "run.hpp"
 
 #include <csignal>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
@@ -58,6 +60,7 @@ asio::awaitable<int> run_async(consul::client& consul, const command_line& cl,
 
   // Set when the graceful stop has finished: this frame (which the stop uses) must outlive it.
   asio::steady_timer stopped(ex, asio::steady_timer::time_point::max());
+  asio::steady_timer give_up(ex);
   bool stop_done = false;
   auto stop_all = [&]() -> asio::awaitable<void> {
     // Step down first, so that no grant of this leader reaches this worker while it leaves;
@@ -68,16 +71,33 @@ asio::awaitable<int> run_async(consul::client& consul, const command_line& cl,
       co_await node->shutdown();
     stop_done = true;
     stopped.cancel();
+    give_up.cancel();
   };
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec)
-      return;
-    interrupted = true;
-    log_line("info", std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                         ": leaving the group (saving checkpoints)");
-    if (node)
-      asio::co_spawn(ex, stop_all(), asio::detached);
-  });
+  // The graceful stop is bounded (the Java connector gives its clean-up 30 s): with Consul gone
+  // its calls could otherwise retry for long. A second signal ends the process at once.
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec)
+          return;
+        const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+        if (interrupted) {
+          log_line("error", "received " + name + " again: exiting without leaving the group");
+          std::_Exit(1);
+        }
+        interrupted = true;
+        log_line("info", "received " + name + ": leaving the group (saving checkpoints)");
+        signals.async_wait(on_signal);
+        give_up.expires_after(std::chrono::seconds(30));
+        give_up.async_wait([&](const boost::system::error_code& e) {
+          if (e || stop_done)
+            return;
+          log_line("error", "leaving the group did not finish within 30 s: exiting");
+          std::_Exit(1);
+        });
+        if (node)
+          asio::co_spawn(ex, stop_all(), asio::detached);
+      };
+  signals.async_wait(on_signal);
 
   log_line("info", "joining group '" + cl.group + "' as service '" +
                        (cl.service_id.empty() ? cl.group : cl.service_id) + "'");

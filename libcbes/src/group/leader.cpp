@@ -316,9 +316,9 @@ struct leader::impl : std::enable_shared_from_this<impl> {
           problems += (problems.empty() ? "" : "; ") + p;
         log("error", "refusing the group's new config (" + problems + ")" +
                          (good ? ": the group keeps running the last good one"
-                               : ": nothing streams until a valid one is uploaded"));
+                               : ": nothing moves until a valid one is uploaded"));
       } else {
-        if (good)
+        if (good && *good != *text)
           log("info", "the group's config changed: every worker restarts with it");
         good = *text;
       }
@@ -583,6 +583,11 @@ struct leader::impl : std::enable_shared_from_this<impl> {
     generation = std::max(generation, fence);
     term_start = clock::now();
     dirty = true;
+    // A config judged good in an earlier term may be older than what the workers run now: a
+    // term only trusts what it has read itself.
+    judged.clear();
+    good.reset();
+    said_no_config = false;
     config.reset();
     control.reset();
     healthy.reset();

@@ -142,7 +142,9 @@ TEST_CASE("worker_node: granted vbuckets stream; status, release and stale gener
   REQUIRE(expected > 0);
   REQUIRE(f.until([&] { return f.es.document_count("docs") == expected; }));
   CHECK(f.call(id, "worker.status", "[]").value() ==
-        R"({"membership":null,"generation":1,"vbuckets":[0,1,2,3,4,5,6,7],"paused":false})");
+        R"({"membership":null,"generation":1,"vbuckets":[0,1,2,3,4,5,6,7],"paused":false,)"
+        R"("configDigest":")" +
+            cbes::group::config_digest(f.config()) + "\"}");
   CHECK(f.call(id, "worker.stopped", "[]").value() == "false");
 
   auto released = f.call(id, "worker.release", R"([{"generation":2,"vbuckets":[4,5,6,7]}])");

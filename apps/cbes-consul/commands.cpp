@@ -303,6 +303,8 @@ worker_status parse_worker_status(std::string endpoint, const std::string& resul
   }
   if (const auto* p = o.if_contains("paused"); p && p->is_bool())
     w.paused = p->as_bool();
+  if (const auto* b = o.if_contains("backlog"); b && b->is_int64())
+    w.backlog = b->as_int64();
   return w;
 }
 
@@ -347,6 +349,8 @@ std::string status_text(const group_status& s) {
     if (w.vbuckets)
       os << "  vbuckets " << (w.vbuckets->empty() ? "none" : vbucket_ranges(*w.vbuckets)) << " ("
          << w.vbuckets->size() << ")";
+    if (w.backlog)
+      os << "  backlog " << *w.backlog;
     os << '\n';
   }
   return os.str();
@@ -395,6 +399,8 @@ std::string status_json(const group_status& s) {
     }
     if (w.paused)
       e["paused"] = *w.paused;
+    if (w.backlog)
+      e["backlog"] = *w.backlog;
     workers.push_back(std::move(e));
   }
   o["workers"] = std::move(workers);

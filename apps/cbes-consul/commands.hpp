@@ -75,6 +75,7 @@ struct worker_status {
   std::optional<std::int64_t> generation;
   std::optional<std::vector<std::int64_t>> vbuckets;
   std::optional<bool> paused;
+  std::optional<std::int64_t> backlog;  // DCP events not yet in Elasticsearch
 };
 
 struct group_status {

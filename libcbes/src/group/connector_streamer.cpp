@@ -3,13 +3,35 @@
 #include "cbes/config/connector_config.hpp"
 #include "cbes/connector/from_config.hpp"
 #include "cbes/connector/worker.hpp"
+#include "cbes/metrics/connector_metrics.hpp"
+#include "cbes/metrics/dropwizard.hpp"
+#include "cbes/metrics/registry.hpp"
 
 namespace cbes::group {
 
 namespace asio = boost::asio;
 
 connector_streamer::connector_streamer(asio::any_io_executor ex, log_fn log)
-    : ex_(std::move(ex)), log_(std::move(log)) {}
+    : ex_(std::move(ex)),
+      log_(std::move(log)),
+      registry_(std::make_shared<metrics::registry>()),
+      meters_(std::make_shared<metrics::connector_metrics>(*registry_)) {}
+
+connector_streamer::~connector_streamer() = default;
+
+asio::awaitable<std::optional<std::uint64_t>> connector_streamer::backlog() {
+  auto w = worker_;
+  if (!w)
+    co_return std::nullopt;
+  auto b = co_await w->backlog();
+  if (!b)
+    co_return std::nullopt;
+  co_return *b;
+}
+
+std::optional<std::string> connector_streamer::metrics_json() const {
+  return metrics::dropwizard_json(*registry_);
+}
 
 asio::awaitable<result<void>> connector_streamer::start(std::string config,
                                                         std::vector<std::uint16_t> vbuckets,
@@ -22,6 +44,7 @@ asio::awaitable<result<void>> connector_streamer::start(std::string config,
                          "the group's connector config is invalid here: " + cfg.error().what());
   auto opts = connector::worker_options_from(*cfg);
   opts.log = log_;
+  opts.metrics = meters_.get();
   opts.vbuckets = std::move(vbuckets);
   fenced_ = std::make_shared<std::atomic<bool>>(false);
   opts.may_write = [gate = gate_, fenced = fenced_] { return !*fenced && (!gate || gate()); };
@@ -31,8 +54,7 @@ asio::awaitable<result<void>> connector_streamer::start(std::string config,
   }
   auto w = co_await connector::worker::start(ex_, opts);
   if (!w)
-    co_return make_error(errc::invalid_argument,
-                         "the connector did not start: " + w.error().what());
+    co_return make_error(errc::streamer_failed, "the connector did not start: " + w.error().what());
   worker_ = std::move(*w);
   co_return result<void>{};
 }
@@ -43,7 +65,7 @@ asio::awaitable<result<void>> connector_streamer::add(std::vector<std::uint16_t>
     co_return make_error(errc::invalid_argument, "not streaming: grant with a config first");
   auto r = co_await w->add(std::move(vbuckets));
   if (!r)
-    co_return make_error(errc::invalid_argument, "adding vbuckets failed: " + r.error().what());
+    co_return make_error(errc::streamer_failed, "adding vbuckets failed: " + r.error().what());
   co_return result<void>{};
 }
 
@@ -53,7 +75,7 @@ asio::awaitable<result<void>> connector_streamer::release(std::vector<std::uint1
     co_return result<void>{};
   auto r = co_await w->release(std::move(vbuckets));
   if (!r)
-    co_return make_error(errc::invalid_argument, "releasing vbuckets failed: " + r.error().what());
+    co_return make_error(errc::streamer_failed, "releasing vbuckets failed: " + r.error().what());
   co_return result<void>{};
 }
 

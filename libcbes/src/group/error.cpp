@@ -16,8 +16,9 @@ constexpr const char* messages[] = {
     "the RPC endpoint answered with an error",
     "Consul request failed",
     "cancelled",
+    "the connector could not start, add or release vbuckets",
 };
-static_assert(std::size(messages) == static_cast<std::size_t>(errc::cancelled) + 1);
+static_assert(std::size(messages) == static_cast<std::size_t>(errc::streamer_failed) + 1);
 
 std::string describe(int ev) {
   if (ev < 0 || static_cast<std::size_t>(ev) >= std::size(messages))

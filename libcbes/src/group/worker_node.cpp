@@ -58,6 +58,11 @@ class armed_streamer : public streamer {
   void set_write_gate(std::function<bool()> gate) override {
     inner_->set_write_gate(std::move(gate));
   }
+  asio::awaitable<std::optional<std::uint64_t>> backlog() override {
+    auto b = co_await inner_->backlog();
+    co_return b;
+  }
+  std::optional<std::string> metrics_json() const override { return inner_->metrics_json(); }
 
  private:
   std::shared_ptr<streamer> inner_;

@@ -5,7 +5,14 @@
 
 #include <boost/json.hpp>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "cbes/group/rpc.hpp"
+#include "cbes/metrics/dropwizard.hpp"
+#include "cbes/metrics/registry.hpp"
 
 namespace cbes::group {
 
@@ -129,6 +136,8 @@ void add_methods(Target& t, Bind bind) {
   t.add("worker.release", bind(&worker_service::release));
   t.add("worker.grant", bind(&worker_service::grant));
   t.add("worker.streamHistory", bind(&worker_service::stream_history));
+  t.add("worker.metrics", bind(&worker_service::metrics));
+  t.add("worker.sleep", bind(&worker_service::sleep));
 }
 }  // namespace
 
@@ -182,7 +191,39 @@ result<void> worker_service::accept_generation(std::uint64_t g) {
 }
 
 asio::awaitable<result<std::string>> worker_service::status(std::string) {
-  co_return status_json();
+  auto text = status_json();
+  if (!streamer_->running())
+    co_return text;
+  auto backlog = co_await streamer_->backlog();
+  if (!backlog)
+    co_return text;
+  auto v = json::parse(text);
+  v.as_object()["backlog"] = *backlog;
+  co_return json::serialize(v);
+}
+
+asio::awaitable<result<std::string>> worker_service::metrics(std::string) {
+  if (auto m = streamer_->metrics_json())
+    co_return std::move(*m);
+  const metrics::registry empty;
+  co_return metrics::dropwizard_json(empty);
+}
+
+asio::awaitable<result<std::string>> worker_service::sleep(std::string params) {
+  auto a = params_array(params);
+  if (!a)
+    co_return a.error();
+  if (a->size() != 1 || !(*a)[0].is_number())
+    co_return bad_params("worker.sleep takes [seconds]");
+  boost::system::error_code ec;
+  const double seconds = (*a)[0].to_number<double>(ec);
+  if (ec || !(seconds >= 0 && seconds <= 3600))
+    co_return bad_params("worker.sleep takes [seconds] between 0 and 3600");
+  asio::steady_timer t(co_await asio::this_coro::executor,
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(seconds)));
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return std::string("null");
 }
 
 asio::awaitable<result<std::string>> worker_service::stopped(std::string) {

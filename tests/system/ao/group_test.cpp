@@ -288,4 +288,13 @@ TEST_CASE("AO: a new config and the checkpoint commands take effect on the runni
   CHECK(k.out.find("Checkpoint cleared.") != std::string::npos);
   AO_REQUIRE(g, eventually([&] { return g.es_stat("bulk_items") - items1 >= 2000 + 3 * 1024; }));
   AO_REQUIRE(g, eventually([&] { return g.balanced_over(2); }));
+
+  // What an operator sees: each worker's backlog in `status`, its meters over worker.metrics.
+  auto st = g.cli({"status", grp, "--json"});
+  INFO(st.out << st.err);
+  CHECK(st.code == 0);
+  CHECK(std::regex_search(st.out, std::regex(R"("backlog":[0-9]+)")));
+  const auto metrics = g.call(g.worker_ids().front(), "worker.metrics", "[]");
+  CHECK(metrics.find("\"cbes.latency\"") != std::string::npos);
+  CHECK(metrics.find("\"cbes.writeQueue\"") != std::string::npos);
 }

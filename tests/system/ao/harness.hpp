@@ -281,6 +281,14 @@ class group_fixture {
            std::all_of(claims.begin(), claims.end(), [](int c) { return c == 1; });
   }
 
+  // One RPC call's result (JSON text); fails the test when the call fails.
+  std::string call(const std::string& id, const std::string& method, const std::string& params) {
+    auto r = cbes::test::run(io_, rpc_->call(id, method, params, 10s));
+    INFO(method << ": " << (r ? std::string() : r.error().what()));
+    REQUIRE(r.has_value());
+    return *r;
+  }
+
   // worker.streamHistory of one worker.
   history stream_history(const std::string& id) {
     auto r = cbes::test::run(io_, rpc_->call(id, "worker.streamHistory", "[]", 10s));

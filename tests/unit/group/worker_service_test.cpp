@@ -26,6 +26,8 @@ struct recording_streamer : streamer {
   std::optional<membership> share;
   std::vector<std::string> calls;
   bool fail_start = false;
+  std::optional<std::uint64_t> backlog_value;
+  asio::awaitable<std::optional<std::uint64_t>> backlog() override { co_return backlog_value; }
 
   asio::awaitable<result<void>> start(std::string c, std::vector<std::uint16_t> v,
                                       std::optional<membership> s) override {
@@ -186,6 +188,19 @@ TEST_CASE("the kill switch aborts streaming at once and forgets the assignment")
         R"("result":{"membership":null,"generation":1,"vbuckets":[],"paused":true,)"
         R"("configDigest":")" +
             cbes::group::config_digest("cfg") + "\"}");
+}
+
+TEST_CASE("worker.metrics answers Dropwizard JSON, worker.sleep sleeps, status adds the backlog") {
+  fixture f;
+  // The recording streamer keeps no meters: an empty registry's document.
+  const auto m = f.call("worker.metrics");
+  CHECK(m.find(R"("result":{"version":"4.0.0","gauges":{})") != std::string::npos);
+  CHECK(f.call("worker.sleep", "[0.01]") == R"("result":null)");
+  CHECK(f.call("worker.sleep", "[-1]").find("-32602") != std::string::npos);
+  CHECK(f.call("worker.sleep", R"(["soon"])").find("-32602") != std::string::npos);
+  f.s->backlog_value = 7;
+  f.call("worker.grant", grant(1, "[0]"));
+  CHECK(f.call("worker.status").find(R"("backlog":7)") != std::string::npos);
 }
 
 TEST_CASE("config_digest is FNV-1a 64 in hex: stable, and different for different texts") {

@@ -17,6 +17,10 @@
 namespace cbes::connector {
 class worker;
 }
+namespace cbes::metrics {
+class registry;
+struct connector_metrics;
+}  // namespace cbes::metrics
 
 namespace cbes::group {
 
@@ -24,9 +28,10 @@ class connector_streamer : public streamer {
  public:
   using log_fn = std::function<void(std::string_view level, std::string_view line)>;
   connector_streamer(boost::asio::any_io_executor ex, log_fn log);
+  ~connector_streamer() override;
 
-  // errc::invalid_argument with the reason: a config that does not parse here (every problem),
-  // or a connector that did not start (the worker's one line).
+  // errc::invalid_argument for a config that does not parse here (every problem: RPC -32602),
+  // errc::streamer_failed for a connector that did not start (its one line: RPC -32603).
   boost::asio::awaitable<result<void>> start(std::string config,
                                              std::vector<std::uint16_t> vbuckets,
                                              std::optional<membership> share) override;
@@ -37,6 +42,8 @@ class connector_streamer : public streamer {
   bool running() const override;
   std::vector<std::uint16_t> vbuckets() const override;
   void set_write_gate(std::function<bool()> gate) override { gate_ = std::move(gate); }
+  boost::asio::awaitable<std::optional<std::uint64_t>> backlog() override;
+  std::optional<std::string> metrics_json() const override;
 
   // The running worker (null when stopped), for metrics and status.
   std::shared_ptr<connector::worker> worker() const { return worker_; }
@@ -44,6 +51,10 @@ class connector_streamer : public streamer {
  private:
   boost::asio::any_io_executor ex_;
   log_fn log_;
+  // Before the workers: they keep a pointer to the meters. Kept across restarts, as the Java
+  // worker's meters live as long as its process.
+  std::shared_ptr<metrics::registry> registry_;
+  std::shared_ptr<metrics::connector_metrics> meters_;
   std::shared_ptr<connector::worker> worker_;
   std::shared_ptr<connector::worker> stopping_;  // aborted by the kill switch, still draining
   std::function<bool()> gate_;

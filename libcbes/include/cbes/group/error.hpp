@@ -27,6 +27,7 @@ enum class errc {
   remote_error,          // the endpoint answered with a JSON-RPC error object
   consul_failed,         // a Consul call failed (message = libconsul's what())
   cancelled,             // the coroutine was cancelled or the Consul client closed
+  streamer_failed,       // the connector could not start, add or release vbuckets
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -26,6 +26,11 @@
 //   "membership":{"memberNumber":n,"clusterSize":m}}] → {"vbuckets":[…streamed now…]}; starts
 //   streaming them from their checkpoints. A config other than the running one restarts the
 //   worker with it (checkpoints saved first) and every vbuckets it streamed plus the new ones.
+// - worker.metrics [] → the streamer's meters as Dropwizard JSON (Java's answer; an empty
+//   registry's document when the streamer keeps none).
+// - worker.sleep [seconds] → null after that long (0–3600): the Java debugging method, which
+//   keeps the endpoint busy meanwhile.
+// worker.status adds "backlog" (events of its vbuckets not yet in Elasticsearch) while streaming.
 // - worker.streamHistory [] → {"starts":{"<vb>":n,…},"stops":{"<vb>":n,…},
 //   "events":[{"at":<unix ms>,"started":[…],"stopped":[…]},…]}: how often each vbucket started
 //   and stopped streaming on this worker since it started (a rebalance that restarts only what
@@ -90,6 +95,10 @@ class streamer {
   // Asked before every write from now on: false, and nothing more may be written (the
   // member's kill switch as a fence). Streamers that do not write may ignore it.
   virtual void set_write_gate(std::function<bool()> gate) { (void)gate; }
+  // DCP events of its vbuckets not yet in Elasticsearch; nullopt when unknown.
+  virtual boost::asio::awaitable<std::optional<std::uint64_t>> backlog() { co_return std::nullopt; }
+  // Its meters as Dropwizard JSON (the Java worker.metrics answer); nullopt when it has none.
+  virtual std::optional<std::string> metrics_json() const { return std::nullopt; }
 };
 
 class worker_service : public std::enable_shared_from_this<worker_service> {
@@ -121,6 +130,8 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   boost::asio::awaitable<result<std::string>> release(std::string params);
   boost::asio::awaitable<result<std::string>> grant(std::string params);
   boost::asio::awaitable<result<std::string>> stream_history(std::string params);
+  boost::asio::awaitable<result<std::string>> metrics(std::string params);
+  boost::asio::awaitable<result<std::string>> sleep(std::string params);
 
  private:
   using method = boost::asio::awaitable<result<std::string>> (worker_service::*)(std::string);

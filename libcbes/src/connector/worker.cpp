@@ -398,6 +398,13 @@ struct worker::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<std::size_t> save(std::map<std::uint16_t, cbes::checkpoint::checkpoint> cps) {
     if (cps.empty() || !store)
       co_return 0;
+    if (options.may_write && !options.may_write()) {
+      // Fenced: another worker may own these vbuckets by now and save newer positions; an
+      // older checkpoint written over them would only mean more re-sent, but it is not ours.
+      log("warn", "not saving the checkpoints of " + std::to_string(cps.size()) +
+                      " vbuckets: writes are fenced (the group's kill switch)");
+      co_return 0;
+    }
     auto report = co_await store->save(cps);
     std::size_t failures = 0;
     for (const auto& [vb, cp] : cps) {

@@ -4,6 +4,8 @@
 // embedding callback destination.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
 #include <map>
 #include <optional>
 #include <set>
@@ -104,6 +106,11 @@ struct fixture {
     return run(io, couchbase_it::eventually(pred, limit));
   }
 
+  // Waits for the worker to end on its own (a fatal error); its result.
+  cbes::connector::result<void> run_until_stopped(cbes::connector::worker& w) {
+    return run(io, w.wait());
+  }
+
   cbes::connector::result<void> stop(cbes::connector::worker& w) {
     w.stop();
     return run(io, w.wait());
@@ -140,6 +147,27 @@ TEST_CASE("worker: everything arrives, and a graceful stop saves checkpoints at 
     CHECK(cps.at(vb).seqno >= last_data);
   }
   CHECK(w->stats().checkpoint_save_failures == 0);
+}
+
+TEST_CASE("worker: once may_write is false, no bulk request and no checkpoint save leaves it") {
+  fixture f;
+  f.couchbase.load_sample(500);
+  auto allowed = std::make_shared<std::atomic<bool>>(true);
+  auto o = f.options();
+  o.may_write = [allowed] { return allowed->load(); };
+  auto w = f.start(o);
+  REQUIRE(f.until([&] { return f.es.document_count("docs") == 500; }));
+  REQUIRE(f.until([&] { return w->stats().checkpoint_saves > 0; }));
+  // The fence closes (a group worker's kill switch deadline passed): what comes next stays out.
+  allowed->store(false);
+  const auto saves = w->stats().checkpoint_saves;
+  for (int i = 0; i < 100; ++i)
+    f.couchbase.upsert("default", "fenced-" + std::to_string(i), R"({"n":1})");
+  auto end = f.run_until_stopped(*w);
+  REQUIRE_FALSE(end.has_value());
+  CHECK(end.error().what().find("writes fenced") != std::string::npos);
+  CHECK(f.es.document_count("docs") == 500);
+  CHECK(w->stats().checkpoint_saves == saves);
 }
 
 TEST_CASE("worker: Elasticsearch answering 503 for a while loses nothing") {

@@ -106,8 +106,9 @@ struct worker_options {
   // SKIPPED_BECAUSE_MATCHED_NO_RULES_OR_IGNORED or SKIPPED_BECAUSE_NEWER_VERSION_RECEIVED), the
   // Java connector's milestone names. Costs a log line per event: for tracing, not for speed.
   bool log_document_lifecycle = false;
-  // Asked before every bulk request to Elasticsearch (sink_callbacks::may_write): false ends
-  // the worker with an error instead of writing. Empty: always write.
+  // Asked before every bulk request to Elasticsearch (sink_callbacks::may_write) and every
+  // checkpoint save: false ends the worker with an error instead of writing, and saves nothing.
+  // Empty: always write.
   std::function<bool()> may_write{};
   // Called with one line for the log: startup steps, warnings, checkpoint save failures.
   std::function<void(std::string_view level, std::string_view line)> log{};

@@ -24,11 +24,6 @@ std::vector<std::uint16_t> common(std::vector<std::uint16_t> a, std::vector<std:
   return out;
 }
 
-// The service id of an endpoint id "<node>::<address>::<service id>".
-std::string service_of(const std::string& endpoint) {
-  return endpoint.substr(endpoint.rfind("::") + 2);
-}
-
 // Closes the intervals a worker left open when it exited at `at` (its own record ends there).
 history closed_at(history h, std::int64_t at) {
   for (auto& [vb, from, to] : h.intervals)
@@ -44,9 +39,9 @@ TEST_CASE("AO: paused group, three workers, resume, leader SIGTERM, latecomer jo
   REQUIRE(g.configure(g.config_text()).code == 0);
   // Paused before any worker exists (the Java AutonomousOpsTest).
   REQUIRE(g.cli({"pause", "--group=" + std::string(group_fixture::group)}).code == 0);
-  const auto first = g.start_worker("");
-  const auto second = g.start_worker("second");
-  const auto third = g.start_worker("third");
+  g.start_worker("");
+  g.start_worker("second");
+  g.start_worker("third");
   AO_REQUIRE(g, eventually([&] { return !g.leader().empty(); }));
   AO_REQUIRE(g, eventually([&] { return g.statuses().size() == 3; }));
   for (const auto& [id, s] : g.statuses()) {
@@ -110,10 +105,6 @@ TEST_CASE("AO: paused group, three workers, resume, leader SIGTERM, latecomer jo
   for (const auto& id : g.worker_ids())
     records[id] = g.stream_history(id);
   CHECK(overlap(records) == std::nullopt);
-  (void)first;
-  (void)second;
-  (void)third;
-  (void)service_of;
 }
 
 TEST_CASE("AO: a SIGKILLed worker's vbuckets move once its session is gone, nothing lost") {

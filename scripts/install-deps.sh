@@ -2,13 +2,18 @@
 # Installs the Debian 12 packages cbes builds with, only those that are missing, then the test
 # tools that do not come from Debian (scripts/install-test-deps.sh, when present); quiet when
 # everything is there. Needs root (or sudo) only when something must be installed.
+#
+#   scripts/install-deps.sh               what the build and every test need (./test.sh)
+#   scripts/install-deps.sh --build-only  what building the programs needs (./quickstart.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=false
+[[ "${1:-}" == --build-only ]] && build_only=true
 
 # The test dependencies that are not Debian packages; run on every path out of this script,
 # including the early one when no package is missing.
 install_test_deps() {
-  if [[ -x scripts/install-test-deps.sh ]]; then
+  if ! $build_only && [[ -x scripts/install-test-deps.sh ]]; then
     scripts/install-test-deps.sh
   fi
 }
@@ -18,7 +23,9 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libboost-program-options1.81-dev libboost-regex1.81-dev libboost-log1.81-dev
   libtoml11-dev catch2 libssl-dev libsnappy-dev openssl curl
+  jq  # ./quickstart.sh reads `cbes-consul status --json` with it
 )
+if ! $build_only; then
 # Stock third-party clients the compatibility tests drive against the fakes.
 packages+=(python3 python3-consul2 python3-requests python3-elasticsearch)
 # botocore signs requests with AWS SigV4: the independent check of our signer (tests/unit/sink).
@@ -28,6 +35,9 @@ packages+=(python3-botocore)
 packages+=(tshark)
 # Node.js (for npm's stock clients) may come from another Debian repository that bundles npm.
 command -v npm >/dev/null || packages+=(nodejs npm)
+# Debian's chromium, headless, loads the web pages (Consul UI, group dashboard) and screenshots them.
+packages+=(chromium fonts-dejavu-core)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

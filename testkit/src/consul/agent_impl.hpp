@@ -2,7 +2,8 @@
 // The Consul fake's state and request handling, shared by the files of this folder: each
 // endpoint group (kv.cpp, txn.cpp, sessions.cpp, agent_api.cpp, health.cpp, catalog.cpp,
 // status.cpp) defines its handlers, routes.cpp parses a request and picks the handler,
-// blocking.cpp parks and wakes long polls, agent.cpp is the public consul_agent.
+// blocking.cpp parks and wakes long polls, agent.cpp is the public consul_agent, ui.cpp serves
+// the web UI (ui_page.cpp).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -1,4 +1,5 @@
 #include "agent_impl.hpp"
+#include "ui.hpp"
 
 namespace cbes::testkit {
 
@@ -212,6 +213,10 @@ asio::awaitable<reply> consul_agent::impl::dispatch(const http_server::request& 
     r.headers.emplace_back("Location", location);
     co_return r;
   }
+  // The web UI is static, like a dev agent's: no ACL token needed to load it (its API calls
+  // carry one), and a browser showing it does not use up failures a test injected for the API.
+  if (auto ui = ui_route(c.method, c.path, raw_query))
+    co_return *ui;
   {
     std::lock_guard lock(mu);
     if (fail_remaining > 0) {

@@ -5,7 +5,9 @@
 // shared/reference/Consul's HTTP API docs (KV, sessions, agent services + TTL checks, health,
 // catalog, status, txn, blocking queries, ACL tokens) with the edge cases of a real dev agent, so
 // that libconsul and stock Consul clients (python3-consul2, npm `consul`) behave against it as
-// against `consul agent -dev`. It runs on its own thread; every method here is thread-safe.
+// against `consul agent -dev`. Like a dev agent it also serves a web UI at /ui/ (a read-only
+// view of services, health checks, nodes and KV; `/` redirects there). It runs on its own thread;
+// every method here is thread-safe.
 //
 //   cbes::testkit::consul_agent agent;            // 127.0.0.1, ephemeral port
 //   agent.start();

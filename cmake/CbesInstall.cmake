@@ -43,3 +43,11 @@ install(EXPORT cbesGroupTargets NAMESPACE cbes:: DESTINATION ${CMAKE_INSTALL_LIB
 install(FILES cmake/cbesGroup.cmake DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cbes)
 
 # The programs are installed by apps/CMakeLists.txt, each by name; the fakes only on request.
+
+# Example configs and the secrets templates they name, laid out as a $CBES_HOME (the connector's
+# config/, secrets/ relative paths resolve against it), and the embedding examples' sources:
+#   <prefix>/share/cbes/examples/{ao-quickstart-config.toml,consul.toml,connector/,libconsul/,libcbes/}
+install(FILES examples/ao-quickstart-config.toml examples/consul.toml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/cbes/examples)
+install(DIRECTORY examples/connector examples/libconsul examples/libcbes
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/cbes/examples)

@@ -24,6 +24,7 @@
 #include "cbes/couchbase/cluster.hpp"
 #include "cbes/dcp/consumer.hpp"
 #include "cbes/version.hpp"
+#include "tool_options.hpp"
 
 namespace po = boost::program_options;
 namespace asio = boost::asio;
@@ -266,9 +267,9 @@ asio::awaitable<int> run(settings cfg, asio::signal_set& signals) {
 int main(int argc, char** argv) {
   po::options_description desc(
       "Usage: cbes-dcp --host=H --bucket=B --username=U --password-file=F [options]\nOptions");
-  desc.add_options()("help", "show this help")("host",
-                                               po::value<std::string>()->default_value("127.0.0.1"),
-                                               "seed nodes (host[:port],... or couchbase://...)")(
+  desc.add_options()("help", "show this help")("version,V", "print the version and exit")(
+      "host", po::value<std::string>()->default_value("127.0.0.1"),
+      "seed nodes (host[:port],... or couchbase://...)")(
       "bucket", po::value<std::string>(), "bucket to stream")("username", po::value<std::string>(),
                                                               "user with the Data DCP Reader role")(
       "password-file", po::value<std::string>(), "file whose first line is the password")(
@@ -289,6 +290,10 @@ int main(int argc, char** argv) {
     po::notify(vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << cbes::app::version_line("cbes-dcp") << "\n";
       return 0;
     }
     for (const char* required : {"bucket", "username", "password-file"})

@@ -19,6 +19,7 @@
 #include "cbes/testkit/couchbase_cluster.hpp"
 #include "cbes/testkit/elasticsearch.hpp"
 #include "control.hpp"
+#include "tool_options.hpp"
 
 namespace po = boost::program_options;
 
@@ -224,7 +225,7 @@ std::string known_names(const std::vector<service_kind>& kinds) {
 int main(int argc, char** argv) {
   auto kinds = service_kinds();
   po::options_description desc("Usage: cbes-sandbox --services=consul[,...] [options]\nOptions");
-  desc.add_options()("help,h", "show this help")(
+  desc.add_options()("help,h", "show this help")("version,V", "print the version and exit")(
       "services", po::value<std::string>(),
       ("comma-separated services to run; known: " + known_names(kinds)).c_str())(
       "control-port", po::value<int>()->default_value(-1),
@@ -240,6 +241,10 @@ int main(int argc, char** argv) {
     po::notify(vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << cbes::app::version_line("cbes-sandbox") << "\n";
       return 0;
     }
     if (!vm.count("services"))

@@ -23,8 +23,8 @@ tool_options::tool_options(std::string name, std::string description)
 
 std::string version_line(const std::string& tool) {
   std::string line = tool + " " + std::string(cbes::version);
-  if (!cbes::git_commit.empty())
-    line += " (" + std::string(cbes::git_commit) + ")";
+  if (!cbes::git_commit().empty())
+    line += " (" + std::string(cbes::git_commit()) + ")";
   return line;
 }
 

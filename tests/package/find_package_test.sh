@@ -88,6 +88,14 @@ components)
   if [[ -e "$work/stage/bin/cbes-sandbox" ]]; then
     fail "the default install put the test fakes (cbes-sandbox) into bin/"
   fi
+  examples=$work/stage/share/cbes/examples
+  for f in ao-quickstart-config.toml consul.toml connector/default-connector.toml \
+    connector/secrets/couchbase-password.toml connector/secrets/elasticsearch-password.toml \
+    libconsul/CMakeLists.txt libcbes/CMakeLists.txt; do
+    test -f "$examples/$f" || fail "the install has no share/cbes/examples/$f"
+  done
+  "$work/stage/bin/cbes-dcp" --version | grep -qE '^cbes-dcp [0-9]+\.[0-9]+\.[0-9]+' ||
+    fail "the installed cbes-dcp has no --version"
   cmake --install "$build" --prefix "$work/sandbox-stage" --component sandbox >/dev/null
   test -x "$work/sandbox-stage/bin/cbes-sandbox" || fail "--component sandbox installed no cbes-sandbox"
   "$work/sandbox-stage/bin/cbes-sandbox" --help | grep -q -- "--services" ||

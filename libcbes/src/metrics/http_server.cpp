@@ -98,13 +98,19 @@ struct http_server::impl {
 
   std::mutex routes_mutex;
   std::map<std::string, route_handler, std::less<>> routes;
+  std::map<std::string, async_route_handler, std::less<>> async_routes;
 
   // Touched only on the strand.
   bool stopped = false;
   std::uint64_t next_connection = 0;
   std::map<std::uint64_t, beast::tcp_stream*> connections;
 
+  std::optional<route_reply> builtin_reply(const route_request& r);
   route_reply answer(const route_request& r);
+  async_route_handler async_route(std::string_view path);
+  // A route on an exact path that neither a built-in route nor an added one takes.
+  template <class Handler>
+  bool add(std::string path, std::map<std::string, Handler, std::less<>>& into, Handler handler);
   route_reply ready_reply();
   route_reply info_reply();
   void close_all();
@@ -122,13 +128,13 @@ route_reply http_server::impl::ready_reply() {
 
 route_reply http_server::impl::info_reply() {
   json::object info{{"version", version},
-                    {"commit", sources.commit ? *sources.commit : std::string(git_commit)}};
+                    {"commit", sources.commit ? *sources.commit : std::string(git_commit())}};
   if (sources.membership)
     info["membership"] = sources.membership();
   return json_reply(200, json_text(info, true));
 }
 
-route_reply http_server::impl::answer(const route_request& r) {
+std::optional<route_reply> http_server::impl::builtin_reply(const route_request& r) {
   const bool pretty = has_flag(r.query, "pretty");
   if (r.path == "/")
     return route_reply{.status = 200, .content_type = std::string(html_type), .body = index_page()};
@@ -147,6 +153,13 @@ route_reply http_server::impl::answer(const route_request& r) {
                        .content_type = std::string(prometheus_content_type),
                        .body = std::move(text)};
   }
+  return std::nullopt;
+}
+
+route_reply http_server::impl::answer(const route_request& r) {
+  if (settings.builtin_routes)
+    if (auto reply = builtin_reply(r))
+      return std::move(*reply);
   route_handler handler;
   {
     std::lock_guard lock(routes_mutex);
@@ -157,6 +170,12 @@ route_reply http_server::impl::answer(const route_request& r) {
   if (handler)
     return handler(r);
   return json_reply(404, json_string("path '" + std::string(r.path) + "' not found"));
+}
+
+async_route_handler http_server::impl::async_route(std::string_view path) {
+  std::lock_guard lock(routes_mutex);
+  auto it = async_routes.find(path);
+  return it == async_routes.end() ? async_route_handler() : it->second;
 }
 
 void http_server::impl::close_all() {
@@ -177,6 +196,8 @@ bool builtin_path(std::string_view p) {
 http::response<http::string_body> make_response(const route_reply& reply, unsigned version,
                                                 bool keep_alive, bool head) {
   http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
+  for (const auto& [name, value] : reply.headers)
+    res.set(name, value);
   res.set(http::field::server, user_agent);
   res.set(http::field::content_type, reply.content_type);
   res.set(http::field::cache_control, "no-store");
@@ -190,6 +211,13 @@ http::response<http::string_body> make_response(const route_reply& reply, unsign
 
 route_reply error_reply(unsigned status, std::string message) {
   return json_reply(status, json_string(message));
+}
+
+// Inside a coroutine of its own, so that a handler that throws before its first suspension is
+// caught like one that throws later.
+asio::awaitable<route_reply> call_async(async_route_handler handler, route_request request) {
+  auto reply = co_await handler(request);
+  co_return reply;
 }
 
 }  // namespace
@@ -243,11 +271,19 @@ asio::awaitable<void> http_server::impl::serve(std::shared_ptr<impl> self, tcp::
             .query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1)};
         // A callback that throws (a gauge, /ready, an embedder's route) costs this request a
         // 500, not the connection or the server.
-        try {
-          reply = self->answer(r);
-        } catch (...) {
-          reply = error_reply(
-              500, "internal error: " + util::exception_message(std::current_exception()));
+        auto async = self->async_route(r.path);
+        if (async) {
+          auto [e, answered] =
+              co_await asio::co_spawn(self->strand, call_async(std::move(async), r), use_tuple);
+          reply = e ? error_reply(500, "internal error: " + util::exception_message(e))
+                    : std::move(answered);
+        } else {
+          try {
+            reply = self->answer(r);
+          } catch (...) {
+            reply = error_reply(
+                500, "internal error: " + util::exception_message(std::current_exception()));
+          }
         }
       }
       res = make_response(reply, req.version(), keep_alive, head);
@@ -350,11 +386,24 @@ http_server::~http_server() {
   stop();
 }
 
-bool http_server::add_route(std::string path, route_handler handler) {
-  if (builtin_path(path) || !handler)
+template <class Handler>
+bool http_server::impl::add(std::string path, std::map<std::string, Handler, std::less<>>& into,
+                            Handler handler) {
+  if ((settings.builtin_routes && builtin_path(path)) || !handler)
     return false;
-  std::lock_guard lock(impl_->routes_mutex);
-  return impl_->routes.emplace(std::move(path), std::move(handler)).second;
+  std::lock_guard lock(routes_mutex);
+  if (routes.contains(path) || async_routes.contains(path))
+    return false;
+  into.emplace(std::move(path), std::move(handler));
+  return true;
+}
+
+bool http_server::add_route(std::string path, route_handler handler) {
+  return impl_->add(std::move(path), impl_->routes, std::move(handler));
+}
+
+bool http_server::add_async_route(std::string path, async_route_handler handler) {
+  return impl_->add(std::move(path), impl_->async_routes, std::move(handler));
 }
 
 void http_server::stop() {

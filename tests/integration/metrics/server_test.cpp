@@ -1,6 +1,7 @@
 // The metrics HTTP server over loopback: every route with its status and content type, 404/405,
 // HEAD, the request size limit, keep-alive, the read timeout, the connection bound, /ready
-// flipping, embedder routes, and stop() closing what is open.
+// flipping, embedder routes (plain and awaited, with or without the built-in ones), and stop()
+// closing what is open.
 #include <catch2/catch.hpp>
 
 #include <sys/socket.h>
@@ -12,6 +13,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
@@ -390,4 +395,64 @@ TEST_CASE("a callback that throws costs its request a 500, not the server") {
   CHECK(r.body.find("state unavailable") != std::string::npos);
   c.send(get("/health"));  // same connection, still served
   CHECK(c.read_response().status == 200);
+}
+
+TEST_CASE("without the built-in routes only the embedder's paths answer, / included") {
+  running_server s(server_settings{.builtin_routes = false});
+  CHECK(s.server->add_route("/", [](const route_request&) {
+    return route_reply{.status = 200, .content_type = "text/html", .body = "<p>page</p>"};
+  }));
+  CHECK_FALSE(s.server->add_async_route(
+      "/", [](route_request) -> asio::awaitable<route_reply> { co_return route_reply{}; }));
+  auto r = cbes::testkit::http_request(s.url(), "GET", "/");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "<p>page</p>");
+  for (const char* path : {"/metrics", "/health", "/info", "/ready", "/metrics/prometheus"}) {
+    r = cbes::testkit::http_request(s.url(), "GET", path);
+    REQUIRE(r);
+    CHECK(r->status == 404);
+  }
+}
+
+TEST_CASE("an async route answers once its coroutine completes, others are served meanwhile") {
+  running_server s;
+  // Completes only when the test cancels it from the server's thread.
+  asio::steady_timer gate(s.io, asio::steady_timer::time_point::max());
+  CHECK(
+      s.server->add_async_route("/slow", [&gate](route_request r) -> asio::awaitable<route_reply> {
+        const std::string query(r.query);  // the views stay valid across the wait
+        boost::system::error_code ec;
+        co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_return route_reply{.status = 200,
+                              .content_type = "text/plain",
+                              .body = "late " + query,
+                              .headers = {{"X-Read-At", "12345"}, {"Content-Type", "ignored"}}};
+      }));
+  CHECK(s.server->add_async_route("/broken", [](route_request) -> asio::awaitable<route_reply> {
+    throw std::runtime_error("no answer today");
+    co_return route_reply{};
+  }));
+  CHECK_FALSE(s.server->add_async_route(
+      "/metrics", [](route_request) -> asio::awaitable<route_reply> { co_return route_reply{}; }));
+  CHECK_FALSE(s.server->add_route("/slow", [](const route_request&) { return route_reply{}; }));
+
+  raw_client waiting(s.server->port());
+  waiting.send(get("/slow?n=1"));
+  raw_client other(s.server->port());
+  other.send(get("/health"));
+  CHECK(other.read_response().status == 200);
+  other.send(get("/broken"));
+  const auto broken = other.read_response();
+  CHECK(broken.status == 500);
+  CHECK(broken.body.find("no answer today") != std::string::npos);
+
+  asio::post(s.io, [&gate] { gate.cancel(); });
+  const auto late = waiting.read_response();
+  CHECK(late.status == 200);
+  CHECK(late.body == "late n=1");
+  // The route's own header goes out; the server's Content-Type wins over the route's copy.
+  CHECK(late.head.find("\r\nX-Read-At: 12345\r\n") != std::string::npos);
+  CHECK(late.head.find("Content-Type: text/plain\r\n") != std::string::npos);
+  CHECK(late.head.find("ignored") == std::string::npos);
 }

@@ -107,3 +107,24 @@ TEST_CASE("a malformed config and bad arguments are refused before anything conn
     CHECK(r.out.find("--config") != std::string::npos);
   }
 }
+
+TEST_CASE("every program's --version names the version and the commit it was built from") {
+  // The commit is read at build time (cmake/CbesGitCommit.cmake), so it is this checkout's.
+  std::string describe;
+  if (std::filesystem::exists(std::filesystem::path(CBES_SOURCE_DIR) / ".git")) {
+    auto git = run_tool(
+        {"/usr/bin/git", "-C", CBES_SOURCE_DIR, "describe", "--always", "--tags", "--dirty"});
+    REQUIRE(git.code == 0);
+    describe = git.out.substr(0, git.out.find('\n'));
+  }
+  for (const char* tool :
+       {"cbes", "cbes-consul", "cbes-checkpoint-backup", "cbes-checkpoint-restore",
+        "cbes-checkpoint-clear", "cbes-dcp", "cbes-sandbox"}) {
+    INFO(tool);
+    auto r = run_tool({bin(tool), "--version"});
+    CHECK(r.code == 0);
+    const std::string expected = std::string(tool) + " " + CBES_PROJECT_VERSION +
+                                 (describe.empty() ? "" : " (" + describe + ")") + "\n";
+    CHECK(r.out == expected);
+  }
+}

@@ -10,6 +10,9 @@
 //   /metrics/prometheus  Prometheus text format 0.0.4
 //   anything else        404 "path '<p>' not found"; methods other than GET/HEAD get 405
 //
+// With `builtin_routes = false` only the embedder's routes answer (`/` included): a page served
+// by a tool (cbes-consul's group dashboard) shows no metrics routes it has nothing behind.
+//
 // HTTP/1.1 with keep-alive; each request is limited in size (1 MiB, as in Java), each read has a
 // deadline, and the number of open connections is bounded (the extra ones are closed at once).
 // Runs on a strand of the executor it is given; every member may be called from any thread.
@@ -32,8 +35,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
@@ -55,6 +61,8 @@ struct server_settings {
   // keep-alive connection is closed when it passes.
   std::chrono::milliseconds read_timeout{10000};
   std::size_t max_connections = 64;
+  // false: none of the routes above; every path but those added with add_route() is a 404.
+  bool builtin_routes = true;
 };
 
 // Where the built-in routes get their content. Callbacks run on the server's strand and must be
@@ -83,9 +91,15 @@ struct route_reply {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body{};
+  // Extra response headers (name, value), e.g. when the data in the body was read. The server's
+  // own (Server, Content-Type, Content-Length, Cache-Control, Connection) are set after these.
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 using route_handler = std::function<route_reply(const route_request&)>;
+// A route whose answer needs I/O (a Consul read, say). The coroutine runs on the server's strand;
+// the request's views stay valid until it completes. Other connections are served meanwhile.
+using async_route_handler = std::function<boost::asio::awaitable<route_reply>(route_request)>;
 
 // Why the server could not start: the address does not parse, or the port is taken.
 struct error {
@@ -110,12 +124,16 @@ class http_server {
   // The port the server listens on (the ephemeral one when settings.port was 0).
   std::uint16_t port() const noexcept { return port_; }
 
-  // Adds a route for an exact path (the group dashboard registers one). Built-in paths and paths
-  // already added are refused (false).
+  // Adds a route for an exact path. Built-in paths (unless settings.builtin_routes is false) and
+  // paths already added are refused (false).
   //
   //   server->add_route("/group", [&](const route_request&) {
   //     return route_reply{.content_type = "text/html", .body = render()}; });
   bool add_route(std::string path, route_handler handler);
+  // The same for an answer that must be awaited.
+  //
+  //   server->add_async_route("/status.json", [&](route_request) { return read_status(); });
+  bool add_async_route(std::string path, async_route_handler handler);
 
   // Stops accepting and closes every connection, idle or busy. Idempotent.
   void stop();

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,6 +26,7 @@
 #include "cbes/group/rpc.hpp"
 #include "cbes/util/go_duration.hpp"
 #include "consul/client.hpp"
+#include "dashboard.hpp"
 #include "tool_options.hpp"
 
 namespace asio = boost::asio;
@@ -46,7 +48,8 @@ struct subcommand_spec {
   const char* output = nullptr;  // help of -o/--output
   bool pause = false;            // takes the hidden pause timing options
   bool json = false;
-  bool run = false;  // `run`: --service-id, the rebalance timings
+  bool run = false;    // `run`: --service-id, the rebalance timings
+  bool serve = false;  // `status`: --serve
 };
 
 const std::vector<subcommand_spec>& specs() {
@@ -63,8 +66,10 @@ const std::vector<subcommand_spec>& specs() {
       {"pause", "Pause the group and wait until none of its workers streams.", true, nullptr,
        nullptr, true},
       {"resume", "Resume a paused group.", true},
-      {"status", "Show the group's leader, whether it is paused, and what each worker streams.",
-       true, nullptr, nullptr, false, true},
+      {"status",
+       "Show the group's leader, whether it is paused, and what each worker streams (--serve: "
+       "as a live web page).",
+       true, nullptr, nullptr, false, true, false, true},
       {"checkpoint-clear",
        "Delete the group's checkpoints (pausing it meanwhile); the next start begins at "
        "defaultCheckpoint.",
@@ -106,6 +111,10 @@ po::options_description visible_options(const subcommand_spec& s) {
                     s.output);
   if (s.json)
     d.add_options()("json", po::bool_switch(), "print one JSON object instead of text");
+  if (s.serve)
+    d.add_options()("serve", po::value<std::string>()->value_name("<[host:]port>"),
+                    "serve the group dashboard, a live web page, at http://host:port/ until "
+                    "SIGINT/SIGTERM (host 127.0.0.1 when absent; port 0 = any free port)");
   if (s.run)
     d.add_options()("service-id,i", po::value<std::string>()->value_name("<id>"),
                     "this worker's Consul service id (default: the group name); needed to run "
@@ -123,14 +132,19 @@ po::options_description visible_options(const subcommand_spec& s) {
   return d;
 }
 
+enum class zero { refused, allowed };
+
 std::optional<std::chrono::milliseconds> duration_value(const po::variables_map& vm,
                                                         const char* name, std::ostream& err,
-                                                        const std::string& command) {
+                                                        const std::string& command,
+                                                        zero z = zero::refused) {
   const auto text = vm[name].as<std::string>();
   auto d = util::parse_go_duration(text);
-  if (!d || d->count() <= 0) {
+  if (!d || d->count() < 0 || (d->count() == 0 && z == zero::refused)) {
     err << tool << ' ' << command << ": the option '--" << name
-        << "' needs a positive duration such as 30s, not '" << text << "'\n";
+        << (z == zero::refused ? "' needs a positive duration such as 30s, not '"
+                               : "' needs a duration such as 30s or 0s, not '")
+        << text << "'\n";
     return std::nullopt;
   }
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
@@ -190,6 +204,11 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
         "pause-interval", po::value<std::string>()->default_value("2s"));
     all.add(hidden);
   }
+  if (spec->serve) {
+    po::options_description hidden;
+    hidden.add_options()("serve-max-age", po::value<std::string>()->default_value("1s"));
+    all.add(hidden);
+  }
   if (spec->run) {
     // The Java connector's fixed timings, changeable for tests (a 15 s heartbeat makes every
     // failover test last a minute).
@@ -236,6 +255,29 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
     cl.output = vm["output"].as<std::string>();
   if (vm.count("json"))
     cl.json = vm["json"].as<bool>();
+  if (vm.count("serve")) {
+    const auto text = vm["serve"].as<std::string>();
+    cl.serve = parse_serve_address(text);
+    if (!cl.serve) {
+      err << where
+          << ": the option '--serve' needs [HOST:]PORT such as 8080 or 127.0.0.1:8080 (HOST an "
+             "IP address, PORT 0-65535), not '"
+          << text << "'\n";
+      return {std::nullopt, 2};
+    }
+    if (cl.json) {
+      err << where
+          << ": the options '--serve' and '--json' cannot be used together (the dashboard "
+             "serves the JSON at /status.json)\n";
+      return {std::nullopt, 2};
+    }
+  }
+  if (spec->serve) {
+    auto age = duration_value(vm, "serve-max-age", err, spec->name, zero::allowed);
+    if (!age)
+      return {std::nullopt, 2};
+    cl.serve_max_age = *age;
+  }
   if (spec->pause) {
     auto t = duration_value(vm, "pause-timeout", err, spec->name);
     auto i = duration_value(vm, "pause-interval", err, spec->name);
@@ -252,17 +294,13 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
     auto d = duration_value(vm, "debounce", err, spec->name);
     if (!h || !l || !d)
       return {std::nullopt, 2};
-    const auto grace_text = vm["grace-period"].as<std::string>();
-    auto g = util::parse_go_duration(grace_text);
-    if (!g || g->count() < 0) {
-      err << where << ": the option '--grace-period' needs a duration such as 30s or 0s, not '"
-          << grace_text << "'\n";
+    auto g = duration_value(vm, "grace-period", err, spec->name, zero::allowed);
+    if (!g)
       return {std::nullopt, 2};
-    }
     cl.heartbeat = *h;
     cl.lock_delay = *l;
     cl.debounce = *d;
-    cl.grace = std::chrono::duration_cast<std::chrono::milliseconds>(*g);
+    cl.grace = *g;
   }
   return {std::move(cl), 0};
 }
@@ -305,7 +343,48 @@ worker_status parse_worker_status(std::string endpoint, const std::string& resul
     w.paused = p->as_bool();
   if (const auto* b = o.if_contains("backlog"); b && b->is_int64())
     w.backlog = b->as_int64();
+  if (const auto* n = o.if_contains("written"); n && n->is_int64())
+    w.written = n->as_int64();
   return w;
+}
+
+std::optional<serve_address> parse_serve_address(std::string_view text) {
+  std::string_view host;
+  std::string_view port = text;
+  bool bracketed = false;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    bracketed = true;
+  } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.empty() || host.find(':') != std::string_view::npos)
+      return std::nullopt;  // an IPv6 address goes in brackets, as in a URL
+  }
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const auto number = std::stoul(std::string(port));
+  if (number > 65535)
+    return std::nullopt;
+  serve_address a;
+  a.port = static_cast<std::uint16_t>(number);
+  if (host.empty() && !bracketed)
+    return a;
+  if (host == "localhost" && !bracketed) {
+    a.host = "127.0.0.1";
+    return a;
+  }
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(std::string(host), ec);
+  if (ec || address.is_v6() != bracketed)
+    return std::nullopt;
+  a.host = address.to_string();
+  return a;
 }
 
 std::string vbucket_ranges(std::vector<std::int64_t> vbuckets) {
@@ -351,6 +430,8 @@ std::string status_text(const group_status& s) {
          << w.vbuckets->size() << ")";
     if (w.backlog)
       os << "  backlog " << *w.backlog;
+    if (w.written)
+      os << "  written " << *w.written;
     os << '\n';
   }
   return os.str();
@@ -401,6 +482,8 @@ std::string status_json(const group_status& s) {
       e["paused"] = *w.paused;
     if (w.backlog)
       e["backlog"] = *w.backlog;
+    if (w.written)
+      e["written"] = *w.written;
     workers.push_back(std::move(e));
   }
   o["workers"] = std::move(workers);
@@ -683,23 +766,26 @@ class session {
     co_return 0;
   }
 
-  asio::awaitable<int> status() {
+ public:
+  // The leader key, the control document and every worker's worker.status; nullopt when Consul
+  // failed (reported).
+  asio::awaitable<outcome<group_status>> read_status() {
     group_status s;
     s.group = cl_.group;
     auto leader = co_await read_key(group::leader_key(cl_.group));
     if (!leader)
-      co_return 1;
+      co_return std::nullopt;
     if (*leader)
       s.leader = (*leader)->value;
     auto control = co_await read_control();
     if (!control)
-      co_return 1;
+      co_return std::nullopt;
     s.paused = control->paused;
     group::rpc_client rpc(consul_, cl_.group);
     auto answers = co_await rpc.broadcast("worker.status", "[]", cl_.rpc_timeout);
     if (!answers) {
       err_ << "ERROR: Cannot list the group's workers: " << answers.error().what() << '\n';
-      co_return 1;
+      co_return std::nullopt;
     }
     for (auto& [id, r] : *answers) {
       if (r) {
@@ -711,10 +797,22 @@ class session {
         s.workers.push_back(std::move(w));
       }
     }
+    co_return s;
+  }
+
+ private:
+  asio::awaitable<int> status() {
+    if (cl_.serve) {
+      const int code = co_await serve_dashboard(consul_, cl_, out_, err_);
+      co_return code;
+    }
+    auto s = co_await read_status();
+    if (!s)
+      co_return 1;
     if (cl_.json)
-      out_ << status_json(s) << std::endl;
+      out_ << status_json(*s) << std::endl;
     else
-      out_ << status_text(s) << std::flush;
+      out_ << status_text(*s) << std::flush;
     co_return 0;
   }
 
@@ -867,6 +965,29 @@ asio::awaitable<int> run_command(consul::client& consul, const command_line& com
   session s(consul, command, out, err);
   const int code = co_await s.run();
   co_return code;
+}
+
+asio::awaitable<status_reading> read_group_status(consul::client& consul,
+                                                  const command_line& command) {
+  std::ostringstream out;
+  std::ostringstream err;
+  session s(consul, command, out, err);
+  auto status = co_await s.read_status();
+  status_reading r;
+  if (status) {
+    r.status = std::move(*status);
+    co_return r;
+  }
+  // The report `status` prints, as one line: "ERROR: " dropped, detail lines joined.
+  std::string text = err.str();
+  if (text.starts_with("ERROR: "))
+    text.erase(0, 7);
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', nl))
+    text.replace(nl, 1, "; ");
+  r.error = text.empty() ? "the group's status could not be read" : text;
+  co_return r;
 }
 
 }  // namespace cbes::consul_cli

@@ -1,8 +1,8 @@
 #pragma once
 // cbes-consul: the Java connector's `cbes-consul` group administration commands (every one but
-// `run`), plus `status`. The command line is parsed into a `command_line`; each subcommand is a
-// coroutine over a consul::client that prints what the Java tool prints and returns the exit
-// code (0 done, 1 failure, 2 usage error).
+// `run`), plus `status` (and its live web page, `status --serve`: dashboard.hpp). The command line
+// is parsed into a `command_line`; each subcommand is a coroutine over a consul::client that prints
+// what the Java tool prints and returns the exit code (0 done, 1 failure, 2 usage error).
 //
 //   auto parsed = cbes::consul_cli::parse_command_line(argc, argv, std::cout, std::cerr);
 //   if (!parsed.command) return parsed.exit_code;           // --help, --version, usage error
@@ -14,6 +14,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +25,13 @@ class client;
 
 namespace cbes::consul_cli {
 
+// Where `status --serve` listens: `--serve=PORT` or `--serve=HOST:PORT` (`[v6]:PORT`).
+struct serve_address {
+  std::string host = "127.0.0.1";  // an IP literal
+  std::uint16_t port = 0;          // 0 = an ephemeral port
+  bool operator==(const serve_address&) const = default;
+};
+
 struct command_line {
   std::string command;  // "configure", "get-config", "groups", "pause", ...
   std::string agent = "localhost:8500";
@@ -32,6 +40,11 @@ struct command_line {
   std::string input;
   std::string output;
   bool json = false;
+  // status --serve: the group dashboard instead of one report (dashboard.hpp). A reading of
+  // the group serves every page for serve_max_age (each page polls once a second); the hidden
+  // --serve-max-age changes it (0s: a reading per request, for tests).
+  std::optional<serve_address> serve;
+  std::chrono::milliseconds serve_max_age{1000};
   // The Java connector's pause: asks the workers every 2 s whether they stopped, for 30 s.
   // Hidden options change them (tests).
   std::chrono::milliseconds pause_timeout{30000};
@@ -76,6 +89,7 @@ struct worker_status {
   std::optional<std::vector<std::int64_t>> vbuckets;
   std::optional<bool> paused;
   std::optional<std::int64_t> backlog;  // DCP events not yet in Elasticsearch
+  std::optional<std::int64_t> written;  // documents Elasticsearch acknowledged (a counter)
 };
 
 struct group_status {
@@ -89,6 +103,23 @@ struct group_status {
 // that is not an object is an error.
 //   auto w = parse_worker_status("n::a::g", R"({"membership":null})");
 worker_status parse_worker_status(std::string endpoint, const std::string& result_json);
+
+// The `--serve` value: "8080", "0", "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (taken as
+// 127.0.0.1); nullopt for anything else (a host name, a port past 65535, an empty part).
+//   parse_serve_address("0.0.0.0:8080") == serve_address{"0.0.0.0", 8080}
+std::optional<serve_address> parse_serve_address(std::string_view text);
+
+// What `status` reads: the group's status, or why it could not be read (one line, the
+// `ERROR:` message without its prefix).
+struct status_reading {
+  std::optional<group_status> status;
+  std::string error;
+};
+
+// Reads the leader key and control document and asks every worker worker.status, as `status`
+// does; errors are values (the dashboard keeps serving through them).
+boost::asio::awaitable<status_reading> read_group_status(consul::client& consul,
+                                                         const command_line& command);
 
 // "0-341,683-1023": sorted, each contiguous run as first-last, single vbuckets alone.
 //   vbucket_ranges({0, 1, 2, 5}) == "0-2,5"

@@ -6,6 +6,7 @@
 #include "cbes/metrics/connector_metrics.hpp"
 #include "cbes/metrics/dropwizard.hpp"
 #include "cbes/metrics/registry.hpp"
+#include "cbes/util/redaction.hpp"
 
 namespace cbes::group {
 
@@ -29,6 +30,21 @@ asio::awaitable<std::optional<std::uint64_t>> connector_streamer::backlog() {
   co_return *b;
 }
 
+namespace {
+
+// Documents Elasticsearch acknowledged as written: index and delete actions that succeeded
+// (rejected documents and rejection-log entries are not the bucket's data arriving).
+std::uint64_t acknowledged(const connector::worker& w) {
+  const auto c = w.sink_counters();
+  return c.docs_indexed + c.docs_deleted;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> connector_streamer::written() const {
+  return written_before_ + (worker_ ? acknowledged(*worker_) : 0);
+}
+
 std::optional<std::string> connector_streamer::metrics_json() const {
   return metrics::dropwizard_json(*registry_);
 }
@@ -36,12 +52,20 @@ std::optional<std::string> connector_streamer::metrics_json() const {
 asio::awaitable<result<void>> connector_streamer::start(std::string config,
                                                         std::vector<std::uint16_t> vbuckets,
                                                         std::optional<membership> share) {
-  if (auto old = std::exchange(stopping_, nullptr))
+  if (auto old = std::exchange(stopping_, nullptr)) {
     co_await old->wait();  // an aborted worker finishes before its vbuckets stream again
+    written_before_ += acknowledged(*old);
+  }
   auto cfg = config::parse_connector_config(config, "the group's config from Consul", {});
   if (!cfg)
     co_return make_error(errc::invalid_argument,
                          "the group's connector config is invalid here: " + cfg.error().what());
+  // [logging] redactionLevel: process-wide, as `cbes` sets it at start; a group worker learns
+  // its config only here.
+  const auto level = cfg->logging.redaction;
+  util::set_redaction(level == config::redaction_level::none      ? util::redaction::none
+                      : level == config::redaction_level::partial ? util::redaction::partial
+                                                                  : util::redaction::full);
   auto opts = connector::worker_options_from(*cfg);
   opts.log = log_;
   opts.metrics = meters_.get();
@@ -85,6 +109,7 @@ asio::awaitable<void> connector_streamer::stop() {
     co_return;
   w->stop();
   auto end = co_await w->wait();
+  written_before_ += acknowledged(*w);
   if (!end && log_)
     log_("warning", "the connector stopped with an error: " + end.error().what());
 }

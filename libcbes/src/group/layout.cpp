@@ -44,6 +44,16 @@ std::string rpc_key(std::string_view group, std::string_view endpoint_id) {
   return key;
 }
 
+std::string released_prefix(std::string_view group) {
+  return group_key(group, "released/");
+}
+
+std::string released_key(std::string_view group, std::string_view endpoint_id) {
+  std::string key = released_prefix(group);
+  key += endpoint_id;
+  return key;
+}
+
 std::string endpoint_id(std::string_view node, std::string_view address,
                         std::string_view service_id) {
   std::string id(node);

@@ -344,6 +344,46 @@ struct leader::impl : std::enable_shared_from_this<impl> {
     return generation;
   }
 
+  // Takes the records of workers that left gracefully (layout.hpp, released_key) into
+  // `released`: their vbuckets need no wait. Each record is deleted by CAS before it is relied
+  // on, so it counts at most once; a record naming a vbucket someone streams now is old news
+  // and only deleted. A Consul failure takes nothing: those vbuckets wait the margin.
+  asio::awaitable<void> take_release_records(const std::set<std::uint16_t>& owned) {
+    auto records = co_await consul.kv().recurse(released_prefix(opts.group));
+    if (!records)
+      co_return;
+    for (const auto& record : records->value) {
+      std::vector<std::uint16_t> vbs;
+      boost::system::error_code ec;
+      auto doc = json::parse(record.value, ec);
+      const json::array* list = nullptr;
+      if (!ec && doc.is_object())
+        if (const auto* v = doc.as_object().if_contains("vbuckets"))
+          list = v->if_array();
+      bool usable = list != nullptr;
+      if (list)
+        for (const auto& v : *list) {
+          const auto* n = v.if_int64();
+          if (!n || *n < 0 || *n >= 65536) {
+            usable = false;
+            break;
+          }
+          vbs.push_back(static_cast<std::uint16_t>(*n));
+        }
+      for (auto vb : vbs)
+        usable = usable && !owned.count(vb);
+      consul::kv_delete_options d;
+      d.cas = record.modify_index;
+      auto removed = co_await consul.kv().remove(record.key, d);
+      if (!removed || !*removed || !usable)
+        continue;
+      released.insert(vbs.begin(), vbs.end());
+      log("info", "vbuckets " + ranges(vbs) + " were released by " +
+                      record.key.substr(released_prefix(opts.group).size()) +
+                      " as it left: they need no wait");
+    }
+  }
+
   // One round. The time of the next check (max: only on a change), or why it failed.
   asio::awaitable<result<clock::time_point>> round() {
     auto never = clock::time_point::max();
@@ -400,6 +440,7 @@ struct leader::impl : std::enable_shared_from_this<impl> {
       unowned_since.erase(vb);
       released.erase(vb);
     }
+    co_await take_release_records(owned);
 
     const bool paused = control->paused;
     std::map<std::string, std::string> releases;

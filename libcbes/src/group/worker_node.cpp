@@ -5,13 +5,16 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
+#include "cbes/group/layout.hpp"
 #include "cbes/group/rpc.hpp"
 #include "consul/client.hpp"
 
 namespace cbes::group {
 
 namespace asio = boost::asio;
+namespace json = boost::json;
 
 namespace {
 
@@ -62,6 +65,7 @@ class armed_streamer : public streamer {
     auto b = co_await inner_->backlog();
     co_return b;
   }
+  std::optional<std::uint64_t> written() const override { return inner_->written(); }
   std::optional<std::string> metrics_json() const override { return inner_->metrics_json(); }
 
  private:
@@ -222,7 +226,21 @@ asio::awaitable<void> worker_node::shutdown() {
   p->closing = true;
   p->wake.cancel();
   // Stop streaming first (checkpoints saved), then let go of the endpoint and the group.
+  const auto streamed =
+      p->armed && p->armed->running() ? p->armed->vbuckets() : std::vector<std::uint16_t>{};
   co_await p->service->stop_streaming("[]");
+  // Only now that its streams ended: the record lets the leader give them out at once (a
+  // worker that vanishes leaves none, and the leader waits out its kill switch instead).
+  if (!streamed.empty() && !p->armed->running()) {
+    json::object record;
+    record["vbuckets"] = json::value_from(streamed);
+    auto put = co_await p->consul.kv().put(released_key(p->opts.member.group, endpoint_id()),
+                                           json::serialize(record));
+    if (!put && p->opts.member.log)
+      p->opts.member.log("warning", "could not record the vbuckets this worker released (" +
+                                        put.error().what() +
+                                        "); the leader waits for its kill switch instead");
+  }
   p->presence->stop();
   auto server = p->server;
   co_await server->unbind();

@@ -195,10 +195,14 @@ asio::awaitable<result<std::string>> worker_service::status(std::string) {
   if (!streamer_->running())
     co_return text;
   auto backlog = co_await streamer_->backlog();
-  if (!backlog)
+  const auto written = streamer_->written();
+  if (!backlog && !written)
     co_return text;
   auto v = json::parse(text);
-  v.as_object()["backlog"] = *backlog;
+  if (backlog)
+    v.as_object()["backlog"] = *backlog;
+  if (written)
+    v.as_object()["written"] = *written;
   co_return json::serialize(v);
 }
 

@@ -214,6 +214,13 @@ struct fixture {
     REQUIRE(*ok);
   }
 
+  // The records of workers that left gracefully, not yet taken by a leader.
+  std::vector<std::string> release_records() {
+    auto r = run(io, admin->kv().keys(cbes::group::released_prefix(lgroup)));
+    REQUIRE(r);
+    return r->value;
+  }
+
   std::string leader_key_value() {
     consul::query_options q;
     auto r = run(io, admin->kv().get(cbes::group::leader_key(lgroup), q));
@@ -498,6 +505,11 @@ TEST_CASE("leader: a member that leaves gracefully hands its vbuckets to the oth
         moved.insert(vb);
   CHECK(moved == had);
   CHECK(leaving->owned().empty());
+  // The leaver recorded what it released once its streams ended; the leader took the record
+  // (and so gave those vbuckets out without waiting for a vanished worker's kill switch).
+  CHECK(f.logged(leading->name + " info: vbuckets ") == 1);
+  CHECK(f.logged(" as it left: they need no wait") == 1);
+  CHECK(f.release_records().empty());
   CHECK(f.book->overlaps.empty());
   REQUIRE(f.finish());
 }
@@ -523,6 +535,9 @@ TEST_CASE("leader: when the leader leaves gracefully another takes over and reba
   CHECK(successor != old);
   CHECK(f.leader_key_value() == successor->node->endpoint_id());
   CHECK(f.logged(successor->name + " info: this worker") == 1);
+  // The old leader's record of what it released, taken by its successor's first rounds.
+  CHECK(f.logged(successor->name + " info: vbuckets ") == 1);
+  CHECK(f.release_records().empty());
   // The new term's generations fence the old one's: every survivor follows one above it.
   CHECK(successor->leader->generation() > old_generation);
   for (auto* w : f.live()) {

@@ -13,8 +13,10 @@
 #include "cbes/group/worker_node.hpp"
 #include "cbes/testkit/couchbase_cluster.hpp"
 #include "cbes/testkit/elasticsearch.hpp"
+#include "cbes/util/redaction.hpp"
 #include "integration/couchbase/harness.hpp"
 #include "integration/group/harness.hpp"
+#include "support/eventually.hpp"
 
 using namespace group_it;
 namespace fs = std::filesystem;
@@ -53,6 +55,7 @@ struct fixture {
   // The group's connector config, as the leader sends it in worker.grant.
   std::string config() const {
     return "[group]\nname = 'node-group'\n[group.static]\nmemberNumber = 1\ntotalMembers = 1\n"
+           "[logging]\nredactionLevel = 'PARTIAL'\n"
            "[couchbase]\nhosts = ['127.0.0.1:" +
            std::to_string(couchbase.kv_port(0)) +
            "=kv']\nbucket = 'default'\nusername = 'Administrator'\n"
@@ -138,13 +141,27 @@ TEST_CASE("worker_node: granted vbuckets stream; status, release and stale gener
   INFO((granted ? *granted : granted.error().what() + " " + granted.error().rpc_data));
   REQUIRE(granted);
   CHECK(*granted == R"({"vbuckets":[0,1,2,3,4,5,6,7]})");
+  // The group's [logging] redactionLevel is in force in the worker process (it learns its
+  // config from the grant, not at start).
+  CHECK(cbes::util::current_redaction() == cbes::util::redaction::partial);
   const auto expected = f.documents_below(8);
   REQUIRE(expected > 0);
   REQUIRE(f.until([&] { return f.es.document_count("docs") == expected; }));
-  CHECK(f.call(id, "worker.status", "[]").value() ==
-        R"({"membership":null,"generation":1,"vbuckets":[0,1,2,3,4,5,6,7],"paused":false,)"
-        R"("configDigest":")" +
-            cbes::group::config_digest(f.config()) + "\"}");
+  // Once the connector has settled what Elasticsearch answered: nothing left behind, and every
+  // document counted as written.
+  const std::string settled =
+      R"({"membership":null,"generation":1,"vbuckets":[0,1,2,3,4,5,6,7],"paused":false,)"
+      R"("configDigest":")" +
+      cbes::group::config_digest(f.config()) + R"(","backlog":0,"written":)" +
+      std::to_string(expected) + "}";
+  std::string status;
+  CHECK(cbes::test::eventually(
+      [&] {
+        status = f.call(id, "worker.status", "[]").value();
+        return status == settled;
+      },
+      30s, 100ms));
+  CHECK(status == settled);
   CHECK(f.call(id, "worker.stopped", "[]").value() == "false");
 
   auto released = f.call(id, "worker.release", R"([{"generation":2,"vbuckets":[4,5,6,7]}])");
@@ -165,6 +182,11 @@ TEST_CASE("worker_node: granted vbuckets stream; status, release and stale gener
     auto key = co_await f.consul->kv().get(cbes::group::rpc_key("node-group", id));
     REQUIRE(key);
     CHECK_FALSE(key->value.has_value());
+    // What it streamed when it left, recorded for the leader (layout.hpp, released_key).
+    auto record = co_await f.consul->kv().get(cbes::group::released_key("node-group", id));
+    REQUIRE(record);
+    REQUIRE(record->value.has_value());
+    CHECK(record->value->value == R"({"vbuckets":[0,1,2,3]})");
   }());
 }
 

@@ -149,6 +149,8 @@ class group_fixture {
   }
 
   const fs::path& dir() const { return dir_; }
+  // The sandbox's Consul agent, "127.0.0.1:<port>", for processes that outlive one cli() call.
+  const std::string& consul_address() const { return consul_address_; }
 
   // The group's connector config (absolute secret paths, so any working directory will do),
   // with `extra` TOML appended.

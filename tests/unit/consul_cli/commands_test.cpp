@@ -1,8 +1,10 @@
 // cbes-consul's pure parts: the command line and the status report.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands.hpp"
@@ -27,6 +29,17 @@ parsed parse(std::vector<std::string> args) {
   p.out = out.str();
   p.err = err.str();
   return p;
+}
+
+// A worker that is member 1 of 1 and streams `vbuckets`.
+worker_status sole_member(std::string endpoint, std::vector<std::int64_t> vbuckets) {
+  worker_status w;
+  w.endpoint = std::move(endpoint);
+  w.member = true;
+  w.member_number = 1;
+  w.cluster_size = 1;
+  w.vbuckets = std::move(vbuckets);
+  return w;
 }
 
 }  // namespace
@@ -69,6 +82,53 @@ TEST_CASE("options are not abbreviated and belong to their subcommand") {
   CHECK(parse({"groups", "-g", "g"}).outcome.exit_code == 2);
 }
 
+TEST_CASE("status --serve takes PORT or HOST:PORT, HOST 127.0.0.1 by default") {
+  auto p = parse({"status", "-g", "g", "--serve=8080"});
+  INFO(p.err);
+  REQUIRE(p.outcome.command);
+  CHECK(p.outcome.command->serve == serve_address{"127.0.0.1", 8080});
+  CHECK_FALSE(p.outcome.command->json);
+  p = parse({"status", "-g", "g", "--serve", "0.0.0.0:0"});
+  REQUIRE(p.outcome.command);
+  CHECK(p.outcome.command->serve == serve_address{"0.0.0.0", 0});
+  CHECK_FALSE(parse({"status", "-g", "g"}).outcome.command->serve);
+
+  CHECK(parse_serve_address("0") == serve_address{"127.0.0.1", 0});
+  CHECK(parse_serve_address("65535") == serve_address{"127.0.0.1", 65535});
+  CHECK(parse_serve_address("localhost:80") == serve_address{"127.0.0.1", 80});
+  CHECK(parse_serve_address("[::1]:9000") == serve_address{"::1", 9000});
+  CHECK(parse_serve_address("[::]:0") == serve_address{"::", 0});
+  CHECK(parse_serve_address("10.1.2.3:443") == serve_address{"10.1.2.3", 443});
+  for (const char* bad :
+       {"", "x", "65536", "123456", "-1", "80x", ":80", "host.example:80", "10.1.2:80", "::1:80",
+        "[::1]", "[::1]80", "[10.0.0.1]:80", "127.0.0.1:", "[::1]:", "1.2.3.4:80:90", " 80"}) {
+    INFO("'" << bad << "'");
+    CHECK_FALSE(parse_serve_address(bad));
+  }
+}
+
+TEST_CASE("status --serve: a bad value or --json with it is one usage line, exit 2") {
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"status", "-g", "g", "--serve=web"},
+            "cbes-consul status: the option '--serve' needs [HOST:]PORT such as 8080 or "
+            "127.0.0.1:8080 (HOST an IP address, PORT 0-65535), not 'web'\n"},
+           {{"status", "-g", "g", "--serve=99999"}, "not '99999'"},
+           {{"status", "-g", "g", "--serve=0", "--json"},
+            "the options '--serve' and '--json' cannot be used together"},
+           {{"status", "-g", "g", "--json", "--serve=8080"},
+            "the options '--serve' and '--json' cannot be used together"},
+           {{"status", "-g", "g", "--serve"}, "the required argument for option '--serve'"},
+           {{"pause", "-g", "g", "--serve=0"}, "unrecognised option '--serve=0'"}}) {
+    auto p = parse(args);
+    INFO(p.err);
+    CHECK(p.outcome.exit_code == 2);
+    CHECK_FALSE(p.outcome.command);
+    CHECK(std::count(p.err.begin(), p.err.end(), '\n') == 1);
+    CHECK(p.err.find(message) != std::string::npos);
+    CHECK(p.out.empty());
+  }
+}
+
 TEST_CASE("vbucket ranges are sorted runs") {
   CHECK(vbucket_ranges({}) == "");
   CHECK(vbucket_ranges({5}) == "5");
@@ -90,6 +150,14 @@ TEST_CASE("worker.status answers: the Java shape, the cbes additions, garbage") 
   CHECK(w.generation == 4);
   CHECK(w.vbuckets == std::vector<std::int64_t>{2, 1});
   CHECK(w.paused == true);
+  CHECK_FALSE(w.backlog);
+  CHECK_FALSE(w.written);
+  w = parse_worker_status("e", R"({"membership":null,"backlog":12,"written":34567})");
+  CHECK(w.backlog == 12);
+  CHECK(w.written == 34567);
+  w = parse_worker_status("e", R"({"membership":null,"written":"many"})");
+  CHECK_FALSE(w.error);
+  CHECK_FALSE(w.written);  // the wrong type is ignored
   w = parse_worker_status("e", "true");
   CHECK(w.error);
 }
@@ -97,12 +165,7 @@ TEST_CASE("worker.status answers: the Java shape, the cbes additions, garbage") 
 TEST_CASE("status report, text and JSON") {
   group_status s;
   s.group = "g";
-  worker_status a;
-  a.endpoint = "a::1::g";
-  a.member = true;
-  a.member_number = 1;
-  a.cluster_size = 1;
-  a.vbuckets = std::vector<std::int64_t>{0, 1, 2};
+  auto a = sole_member("a::1::g", {0, 1, 2});
   worker_status b;
   b.endpoint = "b::2::g";
   b.error = "group: RPC endpoint operation timed out";
@@ -116,4 +179,25 @@ TEST_CASE("status report, text and JSON") {
         R"({"endpoint":"a::1::g","membership":{"memberNumber":1,"clusterSize":1},)"
         R"("vbuckets":["0-2"],"vbucketCount":3},)"
         R"({"endpoint":"b::2::g","error":"group: RPC endpoint operation timed out"}]})");
+}
+
+TEST_CASE("status report shows the backlog and the written counter, text and JSON") {
+  group_status s;
+  s.group = "g";
+  s.leader = "a::1::g";
+  auto a = sole_member("a::1::g", {0, 1});
+  a.generation = 5;
+  a.paused = false;
+  a.backlog = 3;
+  a.written = 1500;
+  s.workers = {a};
+  CHECK(status_text(s) ==
+        "Group:   g\nLeader:  a::1::g\nPaused:  false\nWorkers: 1\n"
+        "  a::1::g  member 1 of 1  generation 5  paused false  vbuckets 0-1 (2)  backlog 3  "
+        "written 1500\n");
+  CHECK(status_json(s) ==
+        R"({"group":"g","leader":"a::1::g","paused":false,"workers":[)"
+        R"({"endpoint":"a::1::g","membership":{"memberNumber":1,"clusterSize":1},)"
+        R"("generation":5,"vbuckets":["0-1"],"vbucketCount":2,"paused":false,)"
+        R"("backlog":3,"written":1500}]})");
 }

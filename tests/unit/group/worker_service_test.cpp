@@ -28,6 +28,8 @@ struct recording_streamer : streamer {
   bool fail_start = false;
   std::optional<std::uint64_t> backlog_value;
   asio::awaitable<std::optional<std::uint64_t>> backlog() override { co_return backlog_value; }
+  std::optional<std::uint64_t> written_value;
+  std::optional<std::uint64_t> written() const override { return written_value; }
 
   asio::awaitable<result<void>> start(std::string c, std::vector<std::uint16_t> v,
                                       std::optional<membership> s) override {
@@ -201,6 +203,22 @@ TEST_CASE("worker.metrics answers Dropwizard JSON, worker.sleep sleeps, status a
   f.s->backlog_value = 7;
   f.call("worker.grant", grant(1, "[0]"));
   CHECK(f.call("worker.status").find(R"("backlog":7)") != std::string::npos);
+}
+
+TEST_CASE("worker.status adds the written counter while streaming, and only then") {
+  fixture f;
+  f.s->written_value = 1234;
+  // Not streaming: the document says what it streams (nothing), not how much it wrote.
+  CHECK(f.call("worker.status").find("written") == std::string::npos);
+  f.call("worker.grant", grant(1, "[0]"));
+  const auto streaming = f.call("worker.status");
+  CHECK(streaming.find(R"("written":1234)") != std::string::npos);
+  CHECK(streaming.find("backlog") == std::string::npos);  // a streamer without a backlog
+  f.s->backlog_value = 3;
+  const auto both = f.call("worker.status");
+  CHECK(both.find(R"("backlog":3,"written":1234})") != std::string::npos);
+  f.s->written_value.reset();
+  CHECK(f.call("worker.status").find("written") == std::string::npos);
 }
 
 TEST_CASE("config_digest is FNV-1a 64 in hex: stable, and different for different texts") {

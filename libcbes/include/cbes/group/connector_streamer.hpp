@@ -43,6 +43,8 @@ class connector_streamer : public streamer {
   std::vector<std::uint16_t> vbuckets() const override;
   void set_write_gate(std::function<bool()> gate) override { gate_ = std::move(gate); }
   boost::asio::awaitable<std::optional<std::uint64_t>> backlog() override;
+  // The sink's indexed + deleted documents, of every connector this streamer ran.
+  std::optional<std::uint64_t> written() const override;
   std::optional<std::string> metrics_json() const override;
 
   // The running worker (null when stopped), for metrics and status.
@@ -58,6 +60,8 @@ class connector_streamer : public streamer {
   std::shared_ptr<connector::worker> worker_;
   std::shared_ptr<connector::worker> stopping_;  // aborted by the kill switch, still draining
   std::function<bool()> gate_;
+  // What the connectors that ended wrote; the running one's count is added on reading.
+  std::uint64_t written_before_ = 0;
   // Set by abort(): the running worker's writes are fenced at once, drain or not.
   std::shared_ptr<std::atomic<bool>> fenced_;
 };

@@ -32,6 +32,14 @@ std::string leader_key(std::string_view group);
 std::string rpc_prefix(std::string_view group);
 //   rpc_key("g", "n::a::s") == "couchbase/cbes/g/rpc/n::a::s"
 std::string rpc_key(std::string_view group, std::string_view endpoint_id);
+// Not in the Java connector's layout: where a worker that leaves gracefully records the
+// vbuckets it stopped streaming ({"vbuckets":[...]}), written only after its streams ended, so
+// that the leader may give them out at once instead of waiting out a vanished worker's kill
+// switch. The leader deletes a record (by CAS) before it relies on it.
+//   released_prefix("g") == "couchbase/cbes/g/released/"
+//   released_key("g", "n::a::s") == "couchbase/cbes/g/released/n::a::s"
+std::string released_prefix(std::string_view group);
+std::string released_key(std::string_view group, std::string_view endpoint_id);
 
 // A worker's identity: the agent's node name and address (/v1/agent/self, Member.Name and
 // Member.Addr) and the service id it registered. Health results give the same triple

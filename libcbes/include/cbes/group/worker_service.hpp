@@ -30,7 +30,8 @@
 //   registry's document when the streamer keeps none).
 // - worker.sleep [seconds] → null after that long (0–3600): the Java debugging method, which
 //   keeps the endpoint busy meanwhile.
-// worker.status adds "backlog" (events of its vbuckets not yet in Elasticsearch) while streaming.
+// worker.status adds "backlog" (events of its vbuckets not yet in Elasticsearch) and "written"
+// (documents Elasticsearch acknowledged since the worker started, a counter) while streaming.
 // - worker.streamHistory [] → {"starts":{"<vb>":n,…},"stops":{"<vb>":n,…},
 //   "events":[{"at":<unix ms>,"started":[…],"stopped":[…]},…]}: how often each vbucket started
 //   and stopped streaming on this worker since it started (a rebalance that restarts only what
@@ -97,6 +98,9 @@ class streamer {
   virtual void set_write_gate(std::function<bool()> gate) { (void)gate; }
   // DCP events of its vbuckets not yet in Elasticsearch; nullopt when unknown.
   virtual boost::asio::awaitable<std::optional<std::uint64_t>> backlog() { co_return std::nullopt; }
+  // Documents Elasticsearch acknowledged as written (indexed or deleted) since the streamer was
+  // made, across restarts: a counter a reader turns into a rate. nullopt when it keeps none.
+  virtual std::optional<std::uint64_t> written() const { return std::nullopt; }
   // Its meters as Dropwizard JSON (the Java worker.metrics answer); nullopt when it has none.
   virtual std::optional<std::string> metrics_json() const { return std::nullopt; }
 };

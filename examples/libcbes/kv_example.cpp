@@ -1,7 +1,8 @@
 // Connects to a Couchbase bucket with cbes::couchbase::cluster, writes a JSON document, reads it
 // back and prints it.
-// Usage: libcbes-kv-example [seeds [bucket [username [password]]]]
-//        (defaults: couchbase://127.0.0.1, default, Administrator, password — cbes-sandbox's)
+// Usage: libcbes-kv-example [seeds [bucket [username [password [key [json]]]]]]
+//        (defaults: couchbase://127.0.0.1, default, Administrator, password — cbes-sandbox's —
+//        and the document examples::greeting = {"greeting":"hello from libcbes"})
 #include <iostream>
 #include <string>
 
@@ -15,7 +16,7 @@ namespace cb = cbes::couchbase;
 
 namespace {
 
-asio::awaitable<int> run(cb::cluster_options options) {
+asio::awaitable<int> run(cb::cluster_options options, std::string key, std::string value) {
   auto ex = co_await asio::this_coro::executor;
   auto connected = co_await cb::cluster::connect(ex, options);
   if (!connected) {
@@ -24,21 +25,20 @@ asio::awaitable<int> run(cb::cluster_options options) {
   }
   auto cluster = *connected;
   const cb::collection default_collection;
-  auto stored = co_await cluster->upsert(default_collection, "examples::greeting",
-                                         R"({"greeting":"hello from libcbes"})");
+  auto stored = co_await cluster->upsert(default_collection, key, value);
   if (!stored) {
     std::cerr << "upsert: " << stored.error().what() << '\n';
     cluster->close();
     co_return 1;
   }
-  auto got = co_await cluster->get(default_collection, "examples::greeting");
+  auto got = co_await cluster->get(default_collection, key);
   cluster->close();
   if (!got) {
     std::cerr << "get: " << got.error().what() << '\n';
     co_return 1;
   }
-  std::cout << "examples::greeting = " << got->value << " (cas " << got->cas << ", "
-            << cbes::user_agent << ")\n";
+  std::cout << key << " = " << got->value << " (cas " << got->cas << ", " << cbes::user_agent
+            << ")\n";
   co_return 0;
 }
 
@@ -50,10 +50,12 @@ int main(int argc, char** argv) {
   options.bucket = argc > 2 ? argv[2] : "default";
   options.username = argc > 3 ? argv[3] : "Administrator";
   options.password = argc > 4 ? argv[4] : "password";
+  std::string key = argc > 5 ? argv[5] : "examples::greeting";
+  std::string value = argc > 6 ? argv[6] : R"({"greeting":"hello from libcbes"})";
 
   asio::io_context io;
   int status = 1;
-  asio::co_spawn(io, run(std::move(options)),
+  asio::co_spawn(io, run(std::move(options), std::move(key), std::move(value)),
                  [&status](std::exception_ptr e, int code) { status = e ? 1 : code; });
   io.run();
   return status;

@@ -198,6 +198,9 @@ asio::awaitable<result<void>> worker_node::run() {
     if (p->rebind) {
       // The old session is gone and its endpoint key with it: bind with the new one.
       p->rebind = false;
+      // The old server's serve() ends once stopped (cancelled, maybe mid-way through binding
+      // its key again): that end is not news about the server this replaces it with.
+      ++p->serve_generation;
       p->served.reset();
       p->server->stop();
       p->server = p->make_server();
@@ -213,7 +216,18 @@ asio::awaitable<result<void>> worker_node::run() {
       p->served.reset();
       if (!r)
         co_return r.error();
-      break;  // unbound
+      if (p->closing)
+        break;  // unbound by shutdown()
+      // Not closing, yet the endpoint key is gone: its session ended (the member notices at its
+      // next heartbeat, joins again, and on_rejoined asks for a rebind — ending here would take
+      // a self-healing worker out of its group for good) or someone deleted the key. Wait for
+      // the rejoin; if none comes within two heartbeats, bind again with the session we have.
+      p->wake.expires_after(2 * p->opts.member.heartbeat);
+      boost::system::error_code ec;
+      co_await p->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!p->closing)
+        p->rebind = true;
+      continue;
     }
   }
   co_return result<void>{};

@@ -132,7 +132,7 @@ struct fixture {
 
 }  // namespace
 
-TEST_CASE("worker_node: granted vbuckets stream; status, release and stale generations over RPC") {
+TEST_CASE("worker_node: granted vbuckets stream, status, release and stale generations over RPC") {
   fixture f;
   f.couchbase.load_sample(400);
   auto node = f.start_node();
@@ -203,5 +203,62 @@ TEST_CASE("worker_node: the kill switch stops streaming when Consul stops answer
   CHECK(node->service().status_json().find(R"("vbuckets":[])") != std::string::npos);
   f.agent.freeze(false);
   REQUIRE(f.until([&] { return node->presence().alive(); }, 10s));
+  run(f.io, node->shutdown());
+}
+
+TEST_CASE("worker_node: a session destroyed under it ends nothing: it joins again and binds anew") {
+  fixture f;
+  std::vector<std::string> lines;
+  auto options = f.node_options();
+  // The old server is still trying to bind its key again (lock-delay) when the member has
+  // joined again: the node replaces it mid-way.
+  options.member.lock_delay = 3s;
+  options.member.log = [&](std::string_view level, std::string_view line) {
+    lines.push_back(std::string(level) + ": " + std::string(line));
+  };
+  auto started = run(
+      f.io, cbes::group::worker_node::start(
+                *f.consul, options,
+                std::make_shared<cbes::group::connector_streamer>(f.io.get_executor(), nullptr)));
+  REQUIRE(started);
+  auto node = *started;
+  bool ended = false;
+  std::string why;
+  asio::co_spawn(f.io, node->run(), [&](std::exception_ptr, cbes::group::result<void> r) {
+    ended = true;
+    why = r ? "ended without an error" : r.error().what();
+  });
+  const auto id = node->endpoint_id();
+  const auto key = cbes::group::rpc_key("node-group", id);
+  std::string first_session;
+  bool rebound = false;
+  run(f.io, [&]() -> asio::awaitable<void> {
+    auto bound = co_await f.consul->kv().get(key);
+    REQUIRE(bound);
+    REQUIRE(bound->value.has_value());
+    first_session = bound->value->session;
+    REQUIRE_FALSE(first_session.empty());
+    // The endpoint key goes with its session (behaviour delete) at once, so the endpoint's
+    // serve() ends before the member's next heartbeat finds the session gone.
+    auto destroyed = co_await f.consul->session().destroy(first_session);
+    REQUIRE(destroyed);
+    std::uint64_t index = 0;
+    for (int i = 0; i < 20 && !rebound; ++i) {
+      consul::query_options q;
+      q.index = index;
+      q.wait = 2s;
+      auto k = co_await f.consul->kv().get(key, q);
+      REQUIRE(k);
+      index = k->meta.index;
+      rebound = k->value && !k->value->session.empty() && k->value->session != first_session;
+    }
+  }());
+  CHECK(rebound);
+  INFO(why);
+  for (const auto& l : lines)
+    UNSCOPED_INFO(l);
+  CHECK_FALSE(ended);
+  auto status = f.call(id, "worker.status", "[]");
+  CHECK(status);
   run(f.io, node->shutdown());
 }

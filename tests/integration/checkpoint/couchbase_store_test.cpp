@@ -152,7 +152,7 @@ TEST_CASE("a checkpoint document has an empty binary body, the Java xattr and it
   }
 }
 
-TEST_CASE("a document without the xattr is no checkpoint; a malformed one is an error") {
+TEST_CASE("a document without the xattr is no checkpoint, a malformed one is an error") {
   fixture f;
   auto store = f.open_store(f.meta);
   f.fake.upsert("meta", store->key(3), "");
@@ -212,7 +212,7 @@ TEST_CASE("a failed vbucket does not stop the pass, and is reported and counted"
   CHECK_FALSE(f.fake.get("meta", store->key(0)));
 }
 
-TEST_CASE("backup and restore through the metadata bucket; a refused restore changes nothing") {
+TEST_CASE("backup and restore through the metadata bucket, a refused restore changes nothing") {
   fixture f;
   auto store = f.open_store(f.meta);
   const auto bucket = describe_bucket(*f.meta);

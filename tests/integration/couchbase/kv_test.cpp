@@ -132,7 +132,7 @@ TEST_CASE("lookup_in returns one result per spec with its own status") {
   }());
 }
 
-TEST_CASE("documents in a named collection use its id; an unknown collection is a clear error") {
+TEST_CASE("documents in a named collection use its id, an unknown collection is a clear error") {
   fixture f;
   f.fake.create_scope("default", "meta");
   const auto cid = f.fake.create_collection("default", "meta", "checkpoints");

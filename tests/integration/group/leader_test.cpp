@@ -450,7 +450,7 @@ TEST_CASE("leader: one of three is elected and spreads 64 vbuckets 21/21/22") {
   REQUIRE(f.finish());
 }
 
-TEST_CASE("leader: a paused group streams nothing; resumed, it is balanced again") {
+TEST_CASE("leader: a paused group streams nothing, resumed, it is balanced again") {
   fixture f;
   f.start(3);
   f.settle("a balanced group", [&] { return f.balanced({21, 21, 22}); });

@@ -91,7 +91,7 @@ TEST_CASE("member: join registers the Java connector's service, check and sessio
   }());
 }
 
-TEST_CASE("member: the service id defaults to the group name; bad options are refused") {
+TEST_CASE("member: the service id defaults to the group name, bad options are refused") {
   fixture f;
   auto m = f.join(fast_options());
   CHECK(m->service_id() == "example-group");

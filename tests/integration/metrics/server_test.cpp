@@ -285,7 +285,7 @@ TEST_CASE("a request over the size limit is refused with 413 and the connection 
   }
 }
 
-TEST_CASE("keep-alive serves several requests on one connection; Connection: close ends it") {
+TEST_CASE("keep-alive serves several requests on one connection, Connection: close ends it") {
   running_server s;
   raw_client c(s.server->port());
   for (int i = 0; i < 3; ++i) {
@@ -307,7 +307,7 @@ TEST_CASE("a connection that sends nothing is closed when the read timeout passe
   CHECK(after_request.closed_by_peer());  // kept alive, then idle past the timeout
 }
 
-TEST_CASE("connections over the bound are closed at once; the others keep working") {
+TEST_CASE("connections over the bound are closed at once, the others keep working") {
   running_server s(server_settings{.max_connections = 2});
   raw_client a(s.server->port()), b(s.server->port());
   // Each answered request proves the server holds that connection.
@@ -339,7 +339,7 @@ TEST_CASE("stop() closes open connections and stops accepting") {
   s.server->stop();  // idempotent
 }
 
-TEST_CASE("an embedder's route answers on its path; built-in paths cannot be taken") {
+TEST_CASE("an embedder's route answers on its path, built-in paths cannot be taken") {
   running_server s;
   CHECK(s.server->add_route("/group", [](const route_request& r) {
     return route_reply{
@@ -354,7 +354,7 @@ TEST_CASE("an embedder's route answers on its path; built-in paths cannot be tak
   CHECK(r->body == "q=x=1");
 }
 
-TEST_CASE("port 0 picks a free port; a port in use and a bad address are errors") {
+TEST_CASE("port 0 picks a free port, a port in use and a bad address are errors") {
   running_server s;
   CHECK(s.server->port() != 0);
   asio::io_context io;

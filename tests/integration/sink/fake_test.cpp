@@ -260,7 +260,7 @@ TEST_CASE("a mapping conflict on the fake goes to the rejection log with the exa
   }
 }
 
-TEST_CASE("deleting a document the fake never had is done; in a missing index it is rejected") {
+TEST_CASE("deleting a document the fake never had is done, in a missing index it is rejected") {
   fake_harness h;
   // Existing index: the item answers 404 `not_found` without an error: done.
   REQUIRE(h.write_events({event("kept", R"({"a":1})", 1), event("gone", "", 2)}));

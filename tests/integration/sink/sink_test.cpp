@@ -205,7 +205,7 @@ TEST_CASE("a 400 item goes to the rejection log with the exact document") {
   CHECK(h.s->counters().rejection_log_writes == 1);
 }
 
-TEST_CASE("a rejected delete is logged as action DELETE; a failing rejection log is dropped") {
+TEST_CASE("a rejected delete is logged as action DELETE, a failing rejection log is dropped") {
   scripted_es es;
   es.set_item_hook([&](const bulk_item& it) -> std::optional<item_fault> {
     if (it.index == "docs" && it.id == "gone")
@@ -308,7 +308,7 @@ TEST_CASE("a request timeout is retried") {
   CHECK(saw_timeout);
 }
 
-TEST_CASE("retries are bounded by maxAttempts; then the sink fails and reports nothing done") {
+TEST_CASE("retries are bounded by maxAttempts, then the sink fails and reports nothing done") {
   scripted_es es;
   std::atomic<int> tries{0};
   es.set_item_hook([&](const bulk_item&) -> std::optional<item_fault> {

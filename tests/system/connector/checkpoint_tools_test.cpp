@@ -32,7 +32,7 @@ std::string slurp(const fs::path& p) {
 }  // namespace
 
 TEST_CASE(
-    "checkpoint backup, clear and restore round-trip; wrong files are refused and change nothing") {
+    "checkpoint backup, clear and restore round-trip, wrong files are refused and change nothing") {
   sandbox sb(2000);
   const auto dir = fresh_dir("checkpoint-tools");
   const auto cfg = write_config(dir, sb, {});

@@ -33,7 +33,7 @@ std::vector<std::uint16_t> checkpointed_vbuckets(couchbase_client& cb, const std
 }  // namespace
 
 TEST_CASE(
-    "cbes replicates the sample bucket with type rules; updates, deletes and rejections follow") {
+    "cbes replicates the sample bucket with type rules, updates, deletes and rejections follow") {
   sandbox sb(sample);
   const auto dir = fresh_dir("replicate");
   const auto cfg = write_config(dir, sb, {});

@@ -112,3 +112,58 @@ TEST_CASE("the README's cbes session runs as written") {
   CHECK(out.find("Restored checkpoint for connector 'example-group' from file "
                  "/tmp/cbes-checkpoint.json") != std::string::npos);
 }
+
+TEST_CASE("the README's cbes-consul administration session runs as written") {
+  for (int port : {8500, 8091, 9200, 11210, 8080}) {
+    INFO("port " << port << " is taken: stop what listens there (a running sandbox?)");
+    REQUIRE(port_free(port));
+  }
+  const auto out = run_session("admin", std::chrono::minutes(3));
+  INFO(out);
+  CHECK(out.find("Configuration updated for connector group 'example-group'.") !=
+        std::string::npos);
+  CHECK(out.find("\nexample-group\n") != std::string::npos);  // groups
+  CHECK(out.find("Connector group 'example-group' is now paused.") != std::string::npos);
+  CHECK(out.find("Connector group 'example-group' is now resumed.") != std::string::npos);
+  CHECK(out.find("Group:   example-group") != std::string::npos);
+  CHECK(out.find("Wrote checkpoint for connector 'example-group' to file /tmp/checkpoint.json") !=
+        std::string::npos);
+  CHECK(out.find("Checkpoint cleared.") != std::string::npos);
+  CHECK(out.find("Connector caught up.") != std::string::npos);
+  CHECK(out.find("Checkpoint restored.") != std::string::npos);
+  // status --json once on the command line and once from the dashboard's /status.json.
+  std::size_t json = 0;
+  for (auto at = out.find(R"({"group":"example-group")"); at != std::string::npos;
+       at = out.find(R"({"group":"example-group")", at + 1))
+    ++json;
+  CHECK(json == 2);
+  CHECK(out.find("ready: dashboard http://127.0.0.1:8080/") != std::string::npos);
+}
+
+TEST_CASE("the README's cbes-dcp session runs as written") {
+  for (int port : {8091, 11210}) {
+    INFO("port " << port << " is taken: stop what listens there (a running sandbox?)");
+    REQUIRE(port_free(port));
+  }
+  const auto out = run_session("dcp", std::chrono::minutes(2));
+  INFO(out);
+  CHECK(out.find(R"({"type":"snapshot","vbucket":)") != std::string::npos);
+  CHECK(out.find(R"({"type":"mutation","vbucket":)") != std::string::npos);
+  CHECK(std::regex_search(
+      out, std::regex(R"(\{"summary":\{"mutation":[1-9][0-9]*,.*"vbuckets":8\}\})")));
+}
+
+TEST_CASE("the README's cbes-sandbox sessions run as written") {
+  const auto consul = run_session("sandbox", std::chrono::minutes(1));
+  CHECK(std::regex_search(consul, std::regex(R"(ready: consul http://127\.0\.0\.1:[0-9]+)")));
+
+  for (int port : {8091, 9200, 11210}) {
+    INFO("port " << port << " is taken: stop what listens there (a running sandbox?)");
+    REQUIRE(port_free(port));
+  }
+  const auto out = run_session("control", std::chrono::minutes(2));
+  INFO(out);
+  CHECK(std::regex_search(out, std::regex(R"(http://127\.0\.0\.1:[0-9]+\n)")));
+  CHECK(out.find("\"error\"") == std::string::npos);
+  CHECK(out.find("\"requests\"") != std::string::npos);  // elasticsearch/stats
+}

@@ -52,7 +52,7 @@ TEST_CASE("consul config: deregisterCriticalServiceAfter below Consul's 1m minim
                                         "must be at least 1m"));
 }
 
-TEST_CASE("consul config: unknown tables and keys are errors; the token is never quoted") {
+TEST_CASE("consul config: unknown tables and keys are errors, the token is never quoted") {
   auto key = parse_consul_config("[consul]\nacl = 'x'\n", "c.toml", no_environment());
   CHECK_THAT(key.error().what(), Contains("Unrecognized item 'consul.acl' at c.toml:2:1; expected "
                                           "items in this context are: [aclToken, "

@@ -63,7 +63,7 @@ TEST_CASE("has_request tells whether a request id still waits") {
   CHECK_FALSE(*has_request(doc, "p#2::worker.ping"));
 }
 
-TEST_CASE("the server takes the first request; a string entry is given as its content") {
+TEST_CASE("the server takes the first request, a string entry is given as its content") {
   CHECK_FALSE(*first_request("{}"));
   const std::string doc = R"({"requests":[{"id":"1"},{"id":"2"}]})";
   CHECK(**first_request(doc) == R"({"id":"1"})");

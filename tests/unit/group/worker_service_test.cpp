@@ -115,7 +115,7 @@ TEST_CASE("worker.status answers the Java shape plus generation, vbuckets and pa
   CHECK(f.call("worker.stopped") == R"("result":false)");
 }
 
-TEST_CASE("worker.startStreaming streams the static share; stopStreaming stops everything") {
+TEST_CASE("worker.startStreaming streams the static share, stopStreaming stops everything") {
   fixture f;
   CHECK(f.call("worker.startStreaming", R"([{"memberNumber":2,"clusterSize":2},"cfg"])") ==
         R"("result":null)");
@@ -135,7 +135,7 @@ TEST_CASE("worker.startStreaming streams the static share; stopStreaming stops e
   CHECK(f.s->calls == std::vector<std::string>{"start", "stop", "start", "stop", "start"});
 }
 
-TEST_CASE("worker.grant adds to what streams; worker.release takes away only what it names") {
+TEST_CASE("worker.grant adds to what streams, worker.release takes away only what it names") {
   fixture f;
   f.call("worker.grant", grant(1, "[0,1,2,3]"));
   CHECK(f.call("worker.grant", grant(1, "[4,5]")) == R"("result":{"vbuckets":[0,1,2,3,4,5]})");
@@ -170,7 +170,7 @@ TEST_CASE("a grant with another config restarts the connector with every vbucket
   CHECK(f.s->calls.back() == "add");
 }
 
-TEST_CASE("releasing everything reports the worker paused; a grant resumes it") {
+TEST_CASE("releasing everything reports the worker paused, a grant resumes it") {
   fixture f;
   f.call("worker.grant", grant(1, "[0,1]"));
   f.call("worker.release", release(1, "[0,1]"));

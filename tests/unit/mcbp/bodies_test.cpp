@@ -64,7 +64,7 @@ TEST_CASE("body decoders refuse frames of another opcode or direction") {
   CHECK(select_bucket_request::decode(parse(req)).error() == errc::unexpected_opcode);
 }
 
-TEST_CASE("SASL_LIST_MECHS response is a space-separated list; the strongest SCRAM wins") {
+TEST_CASE("SASL_LIST_MECHS response is a space-separated list, the strongest SCRAM wins") {
   const auto bytes = sasl_list_mechs_response{"SCRAM-SHA512 SCRAM-SHA256 SCRAM-SHA1 PLAIN"}
                          .encode()
                          .opaque(2)
@@ -242,7 +242,7 @@ TEST_CASE("a GET_AND_TOUCH response carries GET_AND_TOUCH, not GET") {
         errc::unexpected_opcode);
 }
 
-TEST_CASE("SET/ADD/REPLACE carry flags and expiry extras; responses may carry a token") {
+TEST_CASE("SET/ADD/REPLACE carry flags and expiry extras, responses may carry a token") {
   store_request s;
   s.operation = store_operation::add;
   s.key = "k";

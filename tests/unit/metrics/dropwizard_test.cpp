@@ -22,7 +22,7 @@ TEST_CASE("dropwizard names camel-case after the first segment and put tags in b
   CHECK(dropwizard_name(m) == "cbes.esWaitSeconds");
 }
 
-TEST_CASE("the JSON has Dropwizard's sections; counters are meters, timers in milliseconds") {
+TEST_CASE("the JSON has Dropwizard's sections, counters are meters, timers in milliseconds") {
   registry reg(tags{{"bucket", "b"}});
   connector_metrics m(reg);
   m.throughput_bytes.increment(100);

@@ -68,7 +68,7 @@ TEST_CASE("a negative duration counts as zero") {
   CHECK(t.total_ns() == 0);
 }
 
-TEST_CASE("the same name and tags give the same meter; another kind is refused") {
+TEST_CASE("the same name and tags give the same meter, another kind is refused") {
   registry reg;
   auto& a = reg.counter("x", {{"k", "1"}, {"a", "2"}});
   auto& b = reg.counter("x", {{"a", "2"}, {"k", "1"}});

@@ -86,7 +86,7 @@ TEST_CASE("bulk response: a 400 item is rejected into the rejection log") {
       R"(\"reason\":\"bad\"}}"})");
 }
 
-TEST_CASE("bulk response: a 404 item with an error is permanent; the log says DELETE for deletes") {
+TEST_CASE("bulk response: a 404 item with an error is permanent, the log says DELETE for deletes") {
   const auto sent = sample_batch();
   const auto c = classify_bulk_response(
       200,

@@ -147,7 +147,7 @@ TEST_CASE("type rules: no matching rule skips the document") {
   CHECK(rules.match(mutation("b")).kind == match_kind::skip_no_rule);
 }
 
-TEST_CASE("type rules: pipeline comes from the rule or typeDefaults; empty means none") {
+TEST_CASE("type rules: pipeline comes from the rule or typeDefaults, empty means none") {
   auto rules =
       compile({{.prefix = "a", .index = "x", .pipeline = "mine"}, {.prefix = "", .index = "y"}},
               {.pipeline = "default-pipe"});

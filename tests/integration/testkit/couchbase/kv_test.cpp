@@ -267,7 +267,7 @@ TEST_CASE("sub-document errors: path failures, add on existing, xattr order, mis
   CHECK(c.call(nodoc.encode().vbucket(vb_of("nothing"))).view().status() == status::key_enoent);
 }
 
-TEST_CASE("access_deleted reads and writes the xattrs of a tombstone; system xattrs survive") {
+TEST_CASE("access_deleted reads and writes the xattrs of a tombstone, system xattrs survive") {
   couchbase_cluster cluster;
   cluster.start();
   kv_client c{cluster.kv_port()};

@@ -88,7 +88,7 @@ TEST_CASE("Collection filter: only its items and events, SEQNO_ADVANCED, FilterE
   CHECK(only<dcp_stream_end>(dropped).at(0).reason == stream_end_reason::filter_empty);
 }
 
-TEST_CASE("Unfiltered collection-aware stream: every event; without collections none") {
+TEST_CASE("Unfiltered collection-aware stream: every event, without collections none") {
   couchbase_cluster cluster{fake_options(1, 1)};
   cluster.start();
   cluster.create_scope("default", "s");
@@ -123,7 +123,7 @@ TEST_CASE("Unfiltered collection-aware stream: every event; without collections 
   CHECK(only<dcp_mutation>(lm)[0].key == "y");
 }
 
-TEST_CASE("IncludeXattrs sends the xattr section; force_value_compression sends Snappy") {
+TEST_CASE("IncludeXattrs sends the xattr section, force_value_compression sends Snappy") {
   couchbase_cluster cluster{fake_options(1, 1)};
   cluster.start();
   const std::string body = R"({"text":")" + std::string(300, 'a') + R"("})";

@@ -5,7 +5,7 @@
 using namespace dcp_test;
 namespace of = cbes::mcbp::dcp_open_flags;
 
-TEST_CASE("DCP_OPEN validates flags and name; a second open is Einval") {
+TEST_CASE("DCP_OPEN validates flags and name, a second open is Einval") {
   couchbase_cluster cluster{fake_options()};
   cluster.start();
   dcp_client c{cluster.kv_port()};

@@ -70,7 +70,7 @@ TEST_CASE("Stream from 0: one disk snapshot, newest version per key, then STREAM
     }
 }
 
-TEST_CASE("Live mutations arrive as memory snapshots; repeated keys are de-duplicated") {
+TEST_CASE("Live mutations arrive as memory snapshots, repeated keys are de-duplicated") {
   couchbase_cluster cluster{one_vb()};
   cluster.start();
   cluster.upsert("default", "a", "1");
@@ -211,7 +211,7 @@ TEST_CASE("Purged tombstones force a rollback to 0 unless IgnorePurgedTombstones
   CHECK(c.stream(0, ignore).status == status::success);
 }
 
-TEST_CASE("CLOSE_STREAM answers; STREAM_END Closed follows once that control is set") {
+TEST_CASE("CLOSE_STREAM answers, STREAM_END Closed follows once that control is set") {
   couchbase_cluster cluster{one_vb()};
   cluster.start();
   dcp_client c{cluster.kv_port()};
@@ -230,7 +230,7 @@ TEST_CASE("CLOSE_STREAM answers; STREAM_END Closed follows once that control is 
         status::dcp_stream_not_found);
 }
 
-TEST_CASE("end_stream sends any reason; a moved vbucket ends with StateChanged") {
+TEST_CASE("end_stream sends any reason, a moved vbucket ends with StateChanged") {
   couchbase_cluster cluster{one_vb(2)};
   cluster.start();
   auto node = cluster.active_node("default", 0);
@@ -362,7 +362,7 @@ TEST_CASE("Flow control: the producer stalls at the window and resumes on BUFFER
   CHECK(c.responses.empty());
 }
 
-TEST_CASE("NOOPs at the interval; a consumer that never answers is disconnected") {
+TEST_CASE("NOOPs at the interval, a consumer that never answers is disconnected") {
   couchbase_cluster cluster{one_vb()};
   cluster.set_dcp_timing(std::chrono::milliseconds(1500));
   cluster.start();

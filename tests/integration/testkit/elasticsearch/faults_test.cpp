@@ -42,7 +42,7 @@ TEST_CASE("injected item 429s fail only the next n items, which are not written"
 }
 
 TEST_CASE(
-    "OpenSearch names its rejection rejected_execution_exception; 503 items are unavailable "
+    "OpenSearch names its rejection rejected_execution_exception, 503 items are unavailable "
     "shards") {
   es_fixture f(flavor(elasticsearch_flavor::opensearch_2));
   f.es.fail_next_items(1, 429);
@@ -88,7 +88,7 @@ TEST_CASE("flood-stage block rejects writes with 429 cluster_block_exception but
   CHECK(f.json("POST", "/_bulk", three_docs()).at("errors") == false);
 }
 
-TEST_CASE("a dropped response closes the connection; with apply the write still happened") {
+TEST_CASE("a dropped response closes the connection, with apply the write still happened") {
   es_fixture f;
   f.es.drop_next_responses(1, true);
   auto r = cbes::testkit::http_request(f.es.url(), "POST", "/_bulk", three_docs(),

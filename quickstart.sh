@@ -166,7 +166,7 @@ rates_from() {
       local prev=${previous_written[$id]}
       local count=${prev% *} at=${prev#* }
       pairs+=("\"$id\":$(awk -v c="$((written - count))" -v t="$now" -v a="$at" \
-        'BEGIN { d = t - a; printf "%d", d > 0 ? c / d : 0 }')")
+        'BEGIN { d = t - a; printf "%d", (d > 0 ? c / d : 0) }')")
     fi
     previous_written[$id]="$written $now"
   done < <(jq -r '.workers[]? | select(.written != null) |

@@ -281,8 +281,8 @@ echo "all three in Elasticsearch within $((SECONDS - written_at)) s"
 
 step "quickstart finished in $((SECONDS - started)) s"
 if $keep_running; then
-  pids="$sandbox_pid"
-  for i in 0 1 2; do [[ ${worker_pids[$i]} -gt 0 ]] && pids+=" ${worker_pids[$i]}"; done
+  workers=""
+  for i in 0 1 2; do [[ ${worker_pids[$i]} -gt 0 ]] && workers+=" ${worker_pids[$i]}"; done
   cat <<EOF
 The group keeps running (logs in $run_dir). Try:
   export CBES_HOME=$PWD/examples
@@ -292,6 +292,7 @@ The group keeps running (logs in $run_dir). Try:
   curl 'localhost:9200/_count'
   $bin/cbes-consul pause --group=$group; $bin/cbes-consul resume --group=$group
   $bin/cbes-consul run --group=$group --service-id=fourth   # one more worker
-Stop everything: kill $pids
+Stop the workers first (they leave the group through Consul), then the sandbox:
+  kill$workers; sleep 3; kill $sandbox_pid
 EOF
 fi

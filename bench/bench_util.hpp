@@ -4,17 +4,14 @@
 
 #include <string>
 
+#include "cbes/testkit/couchbase_cluster.hpp"
+
 namespace cbes::bench {
 
-// A 1 KiB JSON object shaped like a travel-sample airline document.
+// A 1 KiB JSON object shaped like a travel-sample airline document (what
+// `cbes-sandbox --load-documents` stores).
 inline std::string one_kib_document() {
-  std::string doc = R"({"type":"airline","name":"40-Mile Air","iata":"Q5","icao":"MLA",)"
-                    R"("callsign":"MILE-AIR","country":"United States","id":10,"active":true,)"
-                    R"("tags":["a","b","c"],"price":12.5,"notes":")";
-  while (doc.size() < 1024 - 2)
-    doc += 'x';
-  doc += "\"}";
-  return doc;
+  return cbes::testkit::padded_document(1024);
 }
 
 // CPU time (user + system) of the calling thread: the code under test runs on it, the fakes

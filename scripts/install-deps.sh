@@ -23,6 +23,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libboost-program-options1.81-dev libboost-regex1.81-dev libboost-log1.81-dev
   libtoml11-dev catch2 libssl-dev libsnappy-dev openssl curl
+  libbenchmark-dev  # bench/micro.cpp (Google Benchmark); the configure step looks for it
   jq  # ./quickstart.sh reads `cbes-consul status --json` with it
 )
 if ! $build_only; then

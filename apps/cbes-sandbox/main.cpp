@@ -50,11 +50,14 @@ struct running_consul : running_service {
 // `ready: couchbase couchbase://127.0.0.1:<kv port> http://127.0.0.1:<mgmt port>`, then
 // ` couchbases://127.0.0.1:<kv tls port>` with --kv-tls-cert.
 struct running_couchbase : running_service {
-  running_couchbase(cbes::testkit::couchbase_cluster_options o, std::size_t sample, std::string b)
+  running_couchbase(cbes::testkit::couchbase_cluster_options o, std::size_t sample,
+                    std::size_t documents, std::size_t document_size, std::string b)
       : cluster(std::move(o)) {
     cluster.start();
     if (sample > 0)
       cluster.load_sample(sample, b);
+    if (documents > 0)
+      cluster.load_documents(documents, document_size, b);
   }
   std::string url() const override {
     std::string out = cluster.connection_string() + " " + cluster.mgmt_url();
@@ -83,9 +86,13 @@ service_kind couchbase_service() {
             "also a user NAME:PASSWORD who may read documents but lacks the Data DCP Reader "
             "role (DCP_OPEN answers Eaccess), for trying a connector's error")(
             "load-sample", po::value<int>()->default_value(0),
-            "load N travel-sample-like documents")("kv-tls-cert",
-                                                   po::value<std::string>()->default_value(""),
-                                                   "PEM certificate chain: also serve KV over TLS")(
+            "load N travel-sample-like documents")(
+            "load-documents", po::value<int>()->default_value(0),
+            "load N JSON documents doc_0 … doc_<N-1> of --document-size bytes (benchmarks)")(
+            "document-size", po::value<int>()->default_value(1024),
+            "size in bytes of each --load-documents document (200 to 1048576)")(
+            "kv-tls-cert", po::value<std::string>()->default_value(""),
+            "PEM certificate chain: also serve KV over TLS")(
             "kv-tls-key", po::value<std::string>()->default_value(""), "PEM private key")(
             "kv-tls-client-ca", po::value<std::string>()->default_value(""),
             "PEM CA: the TLS KV port also accepts client certificates it signed, as the user "
@@ -121,7 +128,9 @@ service_kind couchbase_service() {
         if (!o.tls_client_ca_file.empty() && o.tls_cert_file.empty())
           throw po::error("--kv-tls-client-ca needs --kv-tls-cert and --kv-tls-key");
         auto sample = static_cast<std::size_t>(in_range("load-sample", 0, 10000000));
-        return std::make_unique<running_couchbase>(std::move(o), sample,
+        auto documents = static_cast<std::size_t>(in_range("load-documents", 0, 100000000));
+        auto document_size = static_cast<std::size_t>(in_range("document-size", 200, 1 << 20));
+        return std::make_unique<running_couchbase>(std::move(o), sample, documents, document_size,
                                                    vm["bucket"].as<std::string>());
       }};
 }
@@ -140,8 +149,10 @@ service_kind elasticsearch_service() {
           [](po::options_description& d) {
             d.add_options()("es-port", po::value<int>()->default_value(9200),
                             "Elasticsearch HTTP port on 127.0.0.1 (0 = ephemeral)")(
-                "es-flavor", po::value<std::string>()->default_value("elasticsearch-8"),
-                "elasticsearch-8, elasticsearch-7 or opensearch-2")(
+                "es-count-only", po::bool_switch(),
+                "acknowledge bulk items without storing them (benchmarks; searches find "
+                "nothing)")("es-flavor", po::value<std::string>()->default_value("elasticsearch-8"),
+                            "elasticsearch-8, elasticsearch-7 or opensearch-2")(
                 "es-username", po::value<std::string>()->default_value(""),
                 "require basic auth with this user")("es-password",
                                                      po::value<std::string>()->default_value(""),
@@ -167,6 +178,7 @@ service_kind elasticsearch_service() {
             cbes::testkit::elasticsearch_options o;
             o.port = static_cast<std::uint16_t>(port);
             o.flavor = *flavor;
+            o.count_only = vm["es-count-only"].as<bool>();
             o.username = vm["es-username"].as<std::string>();
             o.password = vm["es-password"].as<std::string>();
             if (o.username.empty() != o.password.empty())

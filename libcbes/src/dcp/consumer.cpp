@@ -553,9 +553,10 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     return ev;
   }
 
-  // Splits the collection prefix, inflates Snappy, splits xattrs.
-  bool fill_document(session& s, event& ev, const std::string& wire_key, std::uint8_t datatype,
-                     const std::string& value) {
+  // Splits the collection prefix, inflates Snappy, splits xattrs. Takes the decoded message's
+  // key and value: a plain value moves into the event instead of being copied once more.
+  bool fill_document(session& s, event& ev, std::string& wire_key, std::uint8_t datatype,
+                     std::string& value) {
     if (s.collections) {
       auto k = mcbp::decode_collection_key(wire_key);
       if (!k)
@@ -563,7 +564,15 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       ev.collection_id = k->collection_id;
       ev.key = std::string(k->key);
     } else {
-      ev.key = wire_key;
+      ev.key = std::move(wire_key);
+    }
+    if (!mcbp::has(datatype, mcbp::datatype::snappy) &&
+        !mcbp::has(datatype, mcbp::datatype::xattr)) {
+      if (value.size() > opts.max_value_size)
+        return false;
+      ev.value = std::move(value);
+      ev.datatype = static_cast<std::uint8_t>(datatype & mcbp::datatype::json);
+      return true;
     }
     auto inflated = mcbp::inflate_value(datatype, value, opts.max_value_size);
     if (!inflated)

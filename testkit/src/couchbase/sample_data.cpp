@@ -2,6 +2,7 @@
 // route_ with an airlineid, hotel_, landmark_), generated deterministically.
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <mutex>
 
 #include "cbes/testkit/couchbase_cluster.hpp"
@@ -87,6 +88,28 @@ std::size_t couchbase_cluster::load_sample(std::size_t n, std::string_view bucke
     std::string key;
     auto doc = sample_doc(i, key);
     upsert(bucket, key, json::serialize(doc));
+  }
+  return n;
+}
+
+std::string padded_document(std::size_t bytes) {
+  std::string doc = R"({"type":"airline","name":"40-Mile Air","iata":"Q5","icao":"MLA",)"
+                    R"("callsign":"MILE-AIR","country":"United States","id":10,"active":true,)"
+                    R"("tags":["a","b","c"],"price":12.5,"notes":")";
+  bytes = std::max<std::size_t>(bytes, 200);
+  while (doc.size() < bytes - 2)
+    doc += 'x';
+  doc += "\"}";
+  return doc;
+}
+
+std::size_t couchbase_cluster::load_documents(std::size_t n, std::size_t bytes,
+                                              std::string_view bucket) {
+  const std::string doc = padded_document(bytes);
+  std::string key;
+  for (std::size_t i = 0; i < n; ++i) {
+    key = "doc_" + std::to_string(i);
+    upsert(bucket, key, doc);
   }
   return n;
 }

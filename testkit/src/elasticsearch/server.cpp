@@ -514,6 +514,8 @@ struct elasticsearch::impl {
       if (o.failed) {
         ++counters.failed_items;
         errors = true;
+      } else if (opts.on_item_acknowledged && item.op != es::op_kind::delete_) {
+        opts.on_item_acknowledged(item.index, item.id ? std::string_view(*item.id) : "");
       }
       json::object wrapped;
       wrapped[item.response_key()] = std::move(o.body);

@@ -9,8 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
+#include "cbes/couchbase/cluster.hpp"
 #include "cbes/testkit/http_client.hpp"
 #include "support/process.hpp"
+#include "support/run_coroutine.hpp"
 
 namespace {
 
@@ -145,4 +149,47 @@ TEST_CASE("sandbox control: off unless asked for, and --control-port is checked"
   off.signal(SIGTERM);
   CHECK(off.wait_exit(std::chrono::seconds(30)) == 0);
   CHECK(off.output().find("ready: control") == std::string::npos);
+}
+
+TEST_CASE("sandbox: --load-documents, --document-size and --es-count-only, the benchmarks' setup") {
+  cbes::test::process bad({bin("cbes-sandbox"), "--services=couchbase", "--kv-port=0",
+                           "--mgmt-port=0", "--load-documents=10", "--document-size=100"});
+  CHECK(bad.wait_exit(std::chrono::seconds(30)) == 2);
+  CHECK(bad.errors().find("--document-size must be between 200 and 1048576, got 100") !=
+        std::string::npos);
+
+  sandbox sb(
+      {"--control-port=0", "--load-documents=2000", "--document-size=300", "--es-count-only"});
+  // The documents are in the bucket, at the size asked for.
+  auto kv = sb.proc.output();
+  std::smatch m;
+  REQUIRE(std::regex_search(kv, m, std::regex("ready: couchbase (couchbase://[0-9.:]+)")));
+  boost::asio::io_context io;
+  cbes::couchbase::cluster_options o;
+  o.seeds = m[1];
+  o.username = "Administrator";
+  o.password = "password";
+  o.bucket = "default";
+  auto cluster = cbes::test::run(io, cbes::couchbase::cluster::connect(io.get_executor(), o));
+  REQUIRE(cluster.has_value());
+  for (const char* key : {"doc_0", "doc_1999"}) {
+    auto d = cbes::test::run(io, (*cluster)->get({}, key));
+    REQUIRE(d.has_value());
+    CHECK(d->value.size() == 300);
+  }
+  CHECK(cbes::test::run(io, (*cluster)->get({}, "doc_2000")).error().code ==
+        cbes::couchbase::errc::document_not_found);
+  (*cluster)->close();
+  cbes::test::drain(io);
+  // Count-only: the item is acknowledged and counted, nothing is stored.
+  auto bulk = cbes::testkit::http_request(
+      sb.es, "POST", "/_bulk", "{\"index\":{\"_index\":\"bench\",\"_id\":\"1\"}}\n{\"a\":1}\n",
+      {{"Content-Type", "application/x-ndjson"}});
+  REQUIRE(bulk);
+  CHECK(bulk->status == 200);
+  auto doc = cbes::testkit::http_request(sb.es, "GET", "/bench/_doc/1");
+  REQUIRE(doc);
+  CHECK(doc->status == 404);
+  auto stats = sb.call("GET", "/elasticsearch/stats");
+  CHECK(stats.body.find("\"bulk_items\":1") != std::string::npos);
 }

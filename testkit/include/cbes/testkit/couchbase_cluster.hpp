@@ -131,6 +131,10 @@ struct couchbase_dcp_connection_stats {
   std::size_t streams = 0;
 };
 
+// A JSON object of exactly `bytes` bytes (at least 200) shaped like a travel-sample airline,
+// padded with a "notes" string: what load_documents() stores and the benchmarks push.
+std::string padded_document(std::size_t bytes);
+
 class couchbase_cluster {
  public:
   explicit couchbase_cluster(couchbase_cluster_options options = {});
@@ -191,6 +195,11 @@ class couchbase_cluster {
   // n travel-sample-like JSON docs (airline_, airport_, route_ with airlineid, hotel_,
   // landmark_) in the default collection. Returns the number written.
   std::size_t load_sample(std::size_t n, std::string_view bucket = "default");
+  // n JSON objects of `bytes` bytes each (a travel-sample-like airline padded with a "notes"
+  // string; at least 200 bytes), keys "doc_0" … "doc_<n-1>", in the default collection: the
+  // benchmarks' load. Returns the number written.
+  //   cluster.load_documents(1'000'000, 1024);
+  std::size_t load_documents(std::size_t n, std::size_t bytes, std::string_view bucket = "default");
 
   // ---- vbuckets ----
   std::uint16_t vbucket_of(std::string_view bucket, std::string_view key) const;

@@ -17,6 +17,7 @@
 //   es.stop();
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,11 @@ struct elasticsearch_options {
   std::chrono::milliseconds refresh_interval{1000};
   // Acknowledge bulk items as created without storing documents or mappings (benchmarks).
   bool count_only = false;
+  // Called on the server thread, with the server's lock held, for every index/create/update
+  // item that succeeds, before the response is sent: the benchmarks time a write's way from
+  // Couchbase to Elasticsearch's acknowledgement with it. Keep it short and non-blocking.
+  //   o.on_item_acknowledged = [&](std::string_view index, std::string_view id) { ... };
+  std::function<void(std::string_view index, std::string_view id)> on_item_acknowledged{};
   // ES flavours accept vendor media types compatible-with=7|8|9 (as Elasticsearch does);
   // false mirrors the real table (ES 8: 7 or 8, ES 7.17: 7 only).
   bool lenient_compatible_with = true;

@@ -1,4 +1,6 @@
 // Document, sub-document, collection, expiry and Snappy behaviour of the fake's KV port.
+#include <boost/json/parse.hpp>
+
 #include "cbes/mcbp/collections_manifest.hpp"
 #include "cbes/mcbp/datatype.hpp"
 #include "cbes/mcbp/document.hpp"
@@ -343,4 +345,24 @@ TEST_CASE("load_sample writes travel-sample shaped documents") {
   CHECK(cluster.get("default", "landmark_2"));
   CHECK(cluster.get("default", "hotel_2"));
   CHECK(cluster.get("default", "airport_2"));
+}
+
+TEST_CASE("load_documents stores doc_0 … doc_<n-1> as JSON objects of exactly the size asked") {
+  couchbase_cluster_options o;
+  o.buckets = {{"default", 1024, 0}};
+  couchbase_cluster cluster{o};
+  cluster.start();
+  CHECK(cluster.load_documents(300, 512) == 300);
+  for (const char* key : {"doc_0", "doc_299"}) {
+    auto d = cluster.get("default", key);
+    REQUIRE(d);
+    CHECK(d->json);
+    CHECK(d->value.size() == 512);
+    CHECK(boost::json::parse(d->value).is_object());
+    CHECK(cluster.high_seqno("default", vb_of(key)) >= d->seqno);
+  }
+  CHECK_FALSE(cluster.get("default", "doc_300"));
+  // Below 200 bytes the airline fields would not fit: the smallest document is 200 bytes.
+  CHECK(cbes::testkit::padded_document(10).size() == 200);
+  CHECK(cbes::testkit::padded_document(1024).size() == 1024);
 }

@@ -272,3 +272,23 @@ TEST_CASE("filter_path keeps only the requested parts of the bulk response") {
   CHECK(num(v, "/items/1/index/status") == 400);
   CHECK(v.at_pointer("/items/1/index").as_object().contains("error"));
 }
+
+TEST_CASE("on_item_acknowledged sees every successful index item, stored or count-only") {
+  for (bool count_only : {false, true}) {
+    std::vector<std::string> seen;
+    cbes::testkit::elasticsearch_options o;
+    o.count_only = count_only;
+    o.on_item_acknowledged = [&](std::string_view index, std::string_view id) {
+      seen.push_back(std::string(index) + "/" + std::string(id));
+    };
+    es_fixture f(o);
+    f.es.fail_next_items(1, 400);  // the first item fails: not acknowledged
+    auto r = f.call("POST", "/_bulk",
+                    "{\"index\":{\"_index\":\"a\",\"_id\":\"1\"}}\n{\"x\":1}\n"
+                    "{\"index\":{\"_index\":\"a\",\"_id\":\"2\"}}\n{\"x\":2}\n"
+                    "{\"delete\":{\"_index\":\"a\",\"_id\":\"2\"}}\n"
+                    "{\"create\":{\"_index\":\"b\",\"_id\":\"3\"}}\n{\"x\":3}\n");
+    REQUIRE(r.status == 200);
+    CHECK(seen == std::vector<std::string>{"a/2", "b/3"});
+  }
+}

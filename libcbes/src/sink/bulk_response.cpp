@@ -167,23 +167,24 @@ bulk_classification classify_bulk_response(unsigned http_status, std::string_vie
     c.ingest_took = std::chrono::milliseconds(took->get_int64());
   for (std::size_t i = 0; i < sent.size(); ++i) {
     const bulk_action& a = sent[i];
-    const std::string where = "malformed _bulk response: item " + std::to_string(i);
+    // Built only for an error: a per-item string would cost an allocation per document.
+    auto where = [i] { return "malformed _bulk response: item " + std::to_string(i); };
     const auto* wrapper = (*items)[i].if_object();
     if (!wrapper || wrapper->size() != 1)
-      return whole(bulk_verdict::malformed, where + " is not an object with one action key");
+      return whole(bulk_verdict::malformed, where() + " is not an object with one action key");
     const auto& [name, result_value] = *wrapper->begin();
     if (name != action_name(a.type))
-      return whole(bulk_verdict::malformed, where + " answers '" + std::string(name) +
+      return whole(bulk_verdict::malformed, where() + " answers '" + std::string(name) +
                                                 "' but the request sent '" +
                                                 std::string(action_name(a.type)) + "'");
     const auto* result = result_value.if_object();
     const json::value* status_value = result ? result->if_contains("status") : nullptr;
     if (!status_value || !status_value->is_number())
-      return whole(bulk_verdict::malformed, where + " has no numeric 'status'");
+      return whole(bulk_verdict::malformed, where() + " has no numeric 'status'");
     boost::system::error_code num_ec;
     const auto status = status_value->to_number<std::int64_t>(num_ec);
     if (num_ec || status < 100 || status > 599)
-      return whole(bulk_verdict::malformed, where + " has an invalid 'status'");
+      return whole(bulk_verdict::malformed, where() + " has an invalid 'status'");
 
     item_result& r = c.items[i];
     r.status = static_cast<int>(status);

@@ -385,8 +385,11 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
         action.type == action_type::index ? event_outcome::indexed : event_outcome::deleted;
     action.tag = l.entries.size();
     l.entries.push_back({{base.vbucket, base.vbuuid, base.seqno, outcome, base.token}});
-    const std::string id = action.id;
-    const std::string index = action.index;
+    // For the warning about an invalid ID only: UTF-8 repair at most triples a byte (U+FFFD), so
+    // an ID of up to max_document_id_bytes / 3 bytes is invalid only when empty (no copy per
+    // document).
+    const std::string id =
+        action.id.size() > max_document_id_bytes / 3 ? action.id.substr(0, 64) : std::string();
     auto added = l.builder.add(std::move(action));
     if (added.status == add_status::invalid_id) {
       // Elasticsearch's REST API docs: one bad `_id` would fail the whole request.
@@ -394,7 +397,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
       ++counters.docs_rejected;
       if (!settings.rejection_log.index.empty())
         ++counters.rejection_log_failures;  // its `_id` is just as invalid there
-      warn("rejected document '" + util::user_data(id.substr(0, 64) + "...") +
+      warn("rejected document '" + util::user_data(id + "...") +
            "': its ID is empty or longer than 512 bytes, which Elasticsearch refuses");
     } else if (added.replaced_tag) {
       l.entries[*added.replaced_tag].done.outcome = event_outcome::superseded;

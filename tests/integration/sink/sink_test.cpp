@@ -382,6 +382,10 @@ TEST_CASE("an ID longer than 512 bytes is rejected without poisoning the batch")
   CHECK(es.index_contents("docs").size() == 1);
   CHECK(h.done_count(event_outcome::rejected) == 1);
   CHECK(h.done_count(event_outcome::indexed) == 1);
+  // The warning names the ID by its first 64 bytes.
+  REQUIRE(h.warnings.size() == 1);
+  CHECK(h.warnings[0].find("rejected document '" + std::string(64, 'k') + "...'") !=
+        std::string::npos);
 }
 
 TEST_CASE("each lane has at most one request in flight and lanes run concurrently") {

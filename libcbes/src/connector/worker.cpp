@@ -377,10 +377,11 @@ struct worker::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> pump() {
     auto self = shared_from_this();
+    // Runs until wait() has finished stopping, not merely until a stop was asked for: closing
+    // the streams takes a round trip per vbucket, and what arrives meanwhile must still be
+    // written (wait() drains it) rather than sit in the queue until the drain timeout.
     while (!stopped && !fatal_error) {
       if (queue.empty()) {
-        if (stopping)
-          break;
         co_await wake.wait();
         continue;
       }

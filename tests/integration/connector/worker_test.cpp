@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <boost/asio.hpp>
 
@@ -297,4 +298,34 @@ TEST_CASE("worker: logDocumentLifecycle logs each document's milestones as JSON"
   CHECK(f.until([&] { return has("ELASTICSEARCH_WRITE_SUCCEEDED"); }));
   CHECK(has("RECEIVED_FROM_COUCHBASE"));
   REQUIRE(f.stop(*w).has_value());
+}
+
+TEST_CASE("worker: documents that arrive while a graceful stop closes the streams are drained") {
+  fixture f;
+  f.couchbase.load_sample(200);
+  std::vector<std::string> warnings;
+  auto o = f.options();
+  o.drain_timeout = 5s;
+  o.log = [&](std::string_view level, std::string_view line) {
+    if (level == "warn")
+      warnings.emplace_back(line);
+  };
+  auto w = f.start(o);
+  REQUIRE(f.until([&] { return f.es.document_count("docs") == 200; }));
+  // Each DCP_CLOSE_STREAM is answered 20 ms late, one after another: while the 64 streams
+  // close, the writes below keep arriving on the streams still open, after the worker's event
+  // loop last saw an empty queue.
+  f.couchbase.delay_responses(20ms);
+  w->stop();
+  std::thread writer([&] {
+    for (int i = 0; i < 2000; ++i)
+      f.couchbase.upsert("default", "late_" + std::to_string(i), R"({"late":true})");
+  });
+  auto end = run(f.io, w->wait());
+  writer.join();
+  f.couchbase.delay_responses(0ms);
+  REQUIRE(end.has_value());
+  for (const auto& line : warnings)
+    CHECK(line.find("not finished by Elasticsearch") == std::string::npos);
+  CHECK(w->stats().checkpoint_save_failures == 0);
 }

@@ -155,6 +155,8 @@ struct leader::impl : std::enable_shared_from_this<impl> {
   // by an acknowledged worker.release of this term.
   std::map<std::uint16_t, clock::time_point> unowned_since;
   std::set<std::uint16_t> released;
+  // A released record appeared (watch_released): the next round need not wait the debounce.
+  bool release_announced = false;
 
   void log(std::string_view level, const std::string& line) const {
     if (opts.log)
@@ -267,6 +269,22 @@ struct leader::impl : std::enable_shared_from_this<impl> {
         });
   }
 
+  // A worker that leaves gracefully writes a released record once its streams have ended
+  // (worker_node::shutdown): a round acts on it at once, even within the membership debounce —
+  // a leaving worker is a departure, not a membership still settling — and round() keeps the
+  // leaver out of the live members while its record is taken.
+  asio::awaitable<void> watch_released() {
+    return watch_loop<std::vector<consul::kv_pair>>(
+        "the group's released records",
+        [kv = consul.kv(), prefix = released_prefix(opts.group)](consul::query_options q) {
+          return kv.recurse(prefix, q);
+        },
+        [this](const std::vector<consul::kv_pair>& records) {
+          if (!records.empty())
+            release_announced = true;
+        });
+  }
+
   // The reconcile loop of a term: a round after each change (debounced), and retries.
   asio::awaitable<void> reconcile() {
     auto delay = opts.retry;
@@ -278,10 +296,16 @@ struct leader::impl : std::enable_shared_from_this<impl> {
         continue;
       }
       if (now < health_changed + opts.debounce) {
-        co_await sleep_until(health_changed + opts.debounce);
-        continue;
+        if (!release_announced) {
+          co_await sleep_until(health_changed + opts.debounce);
+          continue;
+        }
+        log("info",
+            "a worker left the group gracefully: rebalancing without waiting for the "
+            "membership to settle");
       }
       dirty = false;
+      release_announced = false;
       next_check = clock::time_point::max();
       auto r = co_await round();
       if (!r) {
@@ -348,10 +372,13 @@ struct leader::impl : std::enable_shared_from_this<impl> {
   // `released`: their vbuckets need no wait. Each record is deleted by CAS before it is relied
   // on, so it counts at most once; a record naming a vbucket someone streams now is old news
   // and only deleted. A Consul failure takes nothing: those vbuckets wait the margin.
-  asio::awaitable<void> take_release_records(const std::set<std::uint16_t>& owned) {
+  // Returns the endpoints whose records were taken: they are leaving.
+  asio::awaitable<std::set<std::string>> take_release_records(
+      const std::set<std::uint16_t>& owned) {
+    std::set<std::string> leaving;
     auto records = co_await consul.kv().recurse(released_prefix(opts.group));
     if (!records)
-      co_return;
+      co_return leaving;
     for (const auto& record : records->value) {
       std::vector<std::uint16_t> vbs;
       boost::system::error_code ec;
@@ -378,10 +405,12 @@ struct leader::impl : std::enable_shared_from_this<impl> {
       if (!removed || !*removed || !usable)
         continue;
       released.insert(vbs.begin(), vbs.end());
-      log("info", "vbuckets " + ranges(vbs) + " were released by " +
-                      record.key.substr(released_prefix(opts.group).size()) +
+      const auto endpoint = record.key.substr(released_prefix(opts.group).size());
+      leaving.insert(endpoint);
+      log("info", "vbuckets " + ranges(vbs) + " were released by " + endpoint +
                       " as it left: they need no wait");
     }
+    co_return leaving;
   }
 
   // One round. The time of the next check (max: only on a change), or why it failed.
@@ -414,9 +443,21 @@ struct leader::impl : std::enable_shared_from_this<impl> {
     }
 
     const auto now = clock::now();
+    std::set<std::uint16_t> owned;
+    for (const auto& [id, s] : answered)
+      owned.insert(s.vbuckets.begin(), s.vbuckets.end());
+    for (auto vb : owned) {
+      unowned_since.erase(vb);
+      released.erase(vb);
+    }
+    // Endpoints that recorded a graceful leave may still answer for a moment: not live.
+    const auto leaving = co_await take_release_records(owned);
+
     std::vector<member_id> live;
     bool unbound = false;
     for (const auto& id : *healthy) {
+      if (leaving.count(id))
+        continue;
       if (answered.count(id))
         live.push_back(id);
       else
@@ -428,19 +469,12 @@ struct leader::impl : std::enable_shared_from_this<impl> {
     // (its check failed, its session about to go) are released from it first.
     ownership own;
     std::map<member_id, std::vector<std::uint16_t>> zombies;
-    std::set<std::uint16_t> owned;
     for (const auto& [id, s] : answered) {
-      owned.insert(s.vbuckets.begin(), s.vbuckets.end());
       if (std::binary_search(live.begin(), live.end(), id))
         own[id] = s.vbuckets;
       else if (!s.vbuckets.empty())
         zombies[id] = s.vbuckets;
     }
-    for (auto vb : owned) {
-      unowned_since.erase(vb);
-      released.erase(vb);
-    }
-    co_await take_release_records(owned);
 
     const bool paused = control->paused;
     std::map<std::string, std::string> releases;
@@ -634,7 +668,9 @@ struct leader::impl : std::enable_shared_from_this<impl> {
     healthy.reset();
     unowned_since.clear();
     released.clear();
-    co_await (reconcile() && watch_config() && watch_control() && watch_health());
+    release_announced = false;
+    co_await (reconcile() && watch_config() && watch_control() && watch_health() &&
+              watch_released());
   }
 
   consul::lock_options lock_options() const {

@@ -80,8 +80,7 @@ inline chromium_result chromium_dom(const std::string& url,
   const auto out =
       dir / ("dom-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".html");
   auto r = detail::run_chromium(
-      "--virtual-time-budget=" + std::to_string(budget.count()) + " --dump-dom '" + url + "'",
-      out);
+      "--virtual-time-budget=" + std::to_string(budget.count()) + " --dump-dom '" + url + "'", out);
   if (!r)
     return r;
   r.output = detail::read_all(out);
@@ -91,10 +90,9 @@ inline chromium_result chromium_dom(const std::string& url,
 }
 
 // Saves a `width`×`height` PNG of the page as build/screenshots/<name>.png.
-inline chromium_result chromium_screenshot(const std::string& url, const std::string& name,
-                                           int width = 1280, int height = 900,
-                                           std::chrono::milliseconds budget =
-                                               std::chrono::seconds(5)) {
+inline chromium_result chromium_screenshot(
+    const std::string& url, const std::string& name, int width = 1280, int height = 900,
+    std::chrono::milliseconds budget = std::chrono::seconds(5)) {
   const auto dir = std::filesystem::path(CBES_BINARY_DIR) / "screenshots";
   std::filesystem::create_directories(dir);
   const auto png = dir / (name + ".png");

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "cbes/couchbase/cluster.hpp"
 #include "cbes/testkit/couchbase_cluster.hpp"
 
 namespace cbes::bench {
@@ -12,6 +13,16 @@ namespace cbes::bench {
 // `cbes-sandbox --load-documents` stores).
 inline std::string one_kib_document() {
   return cbes::testkit::padded_document(1024);
+}
+
+// Client options for the fakes' bucket "default" as Administrator/password.
+inline cbes::couchbase::cluster_options fake_bucket_options(std::string seeds) {
+  cbes::couchbase::cluster_options co;
+  co.seeds = std::move(seeds);
+  co.username = "Administrator";
+  co.password = "password";
+  co.bucket = "default";
+  return co;
 }
 
 // CPU time (user + system) of the calling thread: the code under test runs on it, the fakes

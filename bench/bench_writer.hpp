@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -84,7 +85,11 @@ class paced_writer {
   // Documents sent so far: "w_<first>" … "w_<first + issued() - 1>".
   std::size_t issued() const { return issued_.load(); }
   std::size_t failed() const { return failed_.load(); }
-  const std::string& error() const { return error_; }
+  // Why the writer could not connect ("" while it could or has not tried yet).
+  std::string error() const {
+    std::lock_guard lock(error_mutex_);
+    return error_;
+  }
 
  private:
   void run() {
@@ -93,13 +98,10 @@ class paced_writer {
     asio::co_spawn(
         io,
         [this, &io]() -> asio::awaitable<void> {
-          cbes::couchbase::cluster_options co;
-          co.seeds = seeds_;
-          co.username = "Administrator";
-          co.password = "password";
-          co.bucket = "default";
-          auto cluster = co_await cbes::couchbase::cluster::connect(io.get_executor(), co);
+          auto cluster = co_await cbes::couchbase::cluster::connect(io.get_executor(),
+                                                                    fake_bucket_options(seeds_));
           if (!cluster) {
+            std::lock_guard lock(error_mutex_);
             error_ = cluster.error().what();
             co_return;
           }
@@ -147,6 +149,7 @@ class paced_writer {
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> issued_{0};
   std::atomic<std::size_t> failed_{0};
+  mutable std::mutex error_mutex_;  // error() is read from another thread
   std::string error_;
   std::thread thread_;
 };

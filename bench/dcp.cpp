@@ -56,12 +56,8 @@ int main(int argc, char** argv) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        cbes::couchbase::cluster_options co;
-        co.seeds = fake.connection_string();
-        co.username = "Administrator";
-        co.password = "password";
-        co.bucket = "default";
-        auto cluster = co_await cbes::couchbase::cluster::connect(io.get_executor(), co);
+        auto cluster = co_await cbes::couchbase::cluster::connect(
+            io.get_executor(), cbes::bench::fake_bucket_options(fake.connection_string()));
         if (!cluster) {
           failure = cluster.error().what();
           co_return;

@@ -196,7 +196,8 @@ class bench {
     return cbes::bench::percentile(ms, 99);
   }
 
-  std::size_t total_acks() const {
+  // Acknowledgements beyond each document's first: documents replayed so far.
+  std::size_t replays() const {
     std::size_t extra = 0;
     for (std::size_t n = 0; n < writer_->issued(); ++n) {
       auto a = log_.acks(n);
@@ -211,7 +212,7 @@ class bench {
     event_figures f;
     f.name = name;
     const auto before = settled(members_now_);
-    const std::size_t replays0 = total_acks();
+    const std::size_t replays0 = replays();
     std::set<std::string> sessions0;
     if (killed)
       sessions0 = session_ids(cbes::bench::url_port("http://" + consul_));
@@ -267,7 +268,7 @@ class bench {
           std::max(f.unmoved_max_latency_ms,
                    static_cast<double>(log_.first_ack_at(n) - log_.written_at(n)) / 1e6);
     }
-    f.replayed = total_acks() - replays0;
+    f.replayed = replays() - replays0;
     return f;
   }
 

@@ -1,6 +1,6 @@
 #include "cbes/checkpoint/document_key.hpp"
 
-#include <cstdio>
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -25,8 +25,10 @@ std::optional<std::string> force_key_to_vbucket(std::string_view base, std::uint
   const std::uint32_t prefix = util::crc32(key);
   char salt[17];
   for (std::uint64_t s = 0; s < max_salts; ++s) {
-    const int n = std::snprintf(salt, sizeof salt, "%llx", static_cast<unsigned long long>(s));
-    const std::string_view hex(salt, static_cast<std::size_t>(n));
+    // Lower-case hex like Java's Long.toHexString; to_chars, not snprintf, which made this
+    // search a third of a short run's instructions (1024 vbuckets, hundreds of salts each).
+    const auto end = std::to_chars(salt, salt + sizeof salt, s, 16).ptr;
+    const std::string_view hex(salt, static_cast<std::size_t>(end - salt));
     const std::uint32_t hash = (util::crc32(hex, prefix) >> 16) & 0x7fffU;
     if ((hash & (num_vbuckets - 1)) == vbucket)
       return key.append(hex);

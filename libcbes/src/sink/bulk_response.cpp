@@ -1,5 +1,6 @@
 #include "cbes/sink/bulk_response.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -78,6 +79,205 @@ void reject(bulk_classification& c, std::size_t i, const bulk_action& a, std::st
     c.rejections.push_back(rejection_document(a, error_text, rejection_log_index));
 }
 
+// SAX handler that confirms the common answer, every item a success, without building a DOM
+// (the DOM's allocations were most of the classification's cost). It stops at the first thing
+// that is not that answer: an item with an error or another status, anything unexpected or
+// malformed; the full classification then decides, with its messages.
+class success_scan {
+ public:
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+
+  std::span<const bulk_action> sent;
+  bulk_classification* out = nullptr;
+  bool items_seen = false;
+  bool took_seen = false;
+  std::size_t count = 0;  // items seen
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code& ec) {
+    return keep_going(items_seen && count == sent.size(), ec);
+  }
+  bool on_object_begin(json::error_code& ec) {
+    ++depth_;
+    if (depth_ == 1)
+      return true;
+    if (depth_ == 3 && in_items_) {  // an item's wrapper: {"index": {...}}
+      if (count >= sent.size())
+        return keep_going(false, ec);
+      wrapper_keys_ = 0;
+      return true;
+    }
+    if (depth_ == 4 && in_items_) {  // the item's result
+      if (wrapper_keys_ != 1 || !action_ok_)
+        return keep_going(false, ec);
+      status_ = -1;
+      return true;
+    }
+    return keep_going(expect_ == expect::nothing, ec);
+  }
+  bool on_object_end(std::size_t, json::error_code& ec) {
+    if (depth_ == 4 && in_items_) {
+      const bool remove = sent[count].type == action_type::remove;
+      if (!(status_ >= 200 && status_ <= 299) && !(status_ == 404 && remove))
+        return keep_going(false, ec);
+      item_result& r = out->items[count];
+      r.status = static_cast<int>(status_);
+      r.outcome = item_outcome::done;
+      result_done_ = true;
+    } else if (depth_ == 3 && in_items_) {
+      if (wrapper_keys_ != 1 || !result_done_)
+        return keep_going(false, ec);
+      result_done_ = false;
+      ++count;
+    }
+    --depth_;
+    return true;
+  }
+  bool on_array_begin(json::error_code& ec) {
+    ++depth_;
+    if (depth_ == 2 && expect_ == expect::items) {
+      in_items_ = true;
+      expect_ = expect::nothing;
+      return true;
+    }
+    // Not the root, not where `ingest_took` or a status belongs, not an item or its result.
+    return keep_going(
+        expect_ == expect::nothing && depth_ != 1 && !(in_items_ && (depth_ == 3 || depth_ == 4)),
+        ec);
+  }
+  bool on_array_end(std::size_t, json::error_code&) {
+    if (depth_ == 2 && in_items_)
+      in_items_ = false;
+    --depth_;
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
+    key_.append(s.data(), s.size());
+    const bool ok = key(key_);
+    key_.clear();
+    return keep_going(ok, ec);
+  }
+  bool on_string_part(json::string_view, std::size_t, json::error_code& ec) {
+    return keep_going(scalar(), ec);
+  }
+  bool on_string(json::string_view, std::size_t, json::error_code& ec) {
+    return keep_going(scalar(), ec);
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t v, json::string_view, json::error_code& ec) {
+    return keep_going(integer(v), ec);
+  }
+  bool on_uint64(std::uint64_t v, json::string_view, json::error_code& ec) {
+    return keep_going(v <= 599 ? integer(static_cast<std::int64_t>(v)) : scalar(), ec);
+  }
+  bool on_double(double, json::string_view, json::error_code& ec) {
+    return keep_going(scalar(), ec);
+  }
+  bool on_bool(bool, json::error_code& ec) { return keep_going(scalar(), ec); }
+  bool on_null(json::error_code& ec) { return keep_going(scalar(), ec); }
+  bool on_comment_part(json::string_view, json::error_code& ec) { return keep_going(false, ec); }
+  bool on_comment(json::string_view, json::error_code& ec) { return keep_going(false, ec); }
+
+ private:
+  // Boost.JSON needs an error code with a handler's false; any will do, the caller only falls
+  // back to the full classification.
+  static bool keep_going(bool go_on, json::error_code& ec) {
+    if (!go_on)
+      ec = json::error::syntax;
+    return go_on;
+  }
+
+  enum class expect { nothing, items, ingest_took, status };
+
+  bool key(std::string_view k) {
+    if (depth_ == 1) {
+      if (k == "items") {
+        if (items_seen)
+          return false;  // duplicate keys: leave them to the full classification
+        items_seen = true;
+        expect_ = expect::items;
+      } else if (k == "ingest_took") {
+        if (took_seen)
+          return false;
+        took_seen = true;
+        expect_ = expect::ingest_took;
+      }
+      return true;
+    }
+    if (depth_ == 3 && in_items_) {
+      action_ok_ = ++wrapper_keys_ == 1 && k == action_name(sent[count].type);
+      return action_ok_;
+    }
+    if (depth_ == 4 && in_items_) {
+      if (k == "error")
+        return false;
+      if (k == "status") {
+        if (status_ != -1)
+          return false;
+        expect_ = expect::status;
+      }
+    }
+    return true;
+  }
+  // A string, double, bool or null: never what `items`, `ingest_took` or `status` must be.
+  bool scalar() {
+    if (expect_ != expect::nothing)
+      return false;
+    return !(in_items_ && (depth_ == 2 || depth_ == 3));
+  }
+  bool integer(std::int64_t v) {
+    switch (expect_) {
+      case expect::ingest_took:
+        expect_ = expect::nothing;
+        if (v < 0)
+          return false;
+        out->ingest_took = std::chrono::milliseconds(v);
+        return true;
+      case expect::status:
+        expect_ = expect::nothing;
+        status_ = v;
+        return v >= 100 && v <= 599;
+      case expect::items:
+        return false;
+      case expect::nothing:
+        return !(in_items_ && (depth_ == 2 || depth_ == 3));
+    }
+    return false;
+  }
+
+  std::size_t depth_ = 0;
+  expect expect_ = expect::nothing;
+  bool in_items_ = false;
+  bool action_ok_ = false;
+  bool result_done_ = false;
+  std::size_t wrapper_keys_ = 0;
+  std::int64_t status_ = -1;
+  std::string key_;
+};
+
+std::optional<bulk_classification> all_succeeded(std::string_view body,
+                                                 std::span<const bulk_action> sent) {
+  bulk_classification c;
+  c.items.resize(sent.size());
+  json::parse_options opt;
+  opt.max_depth = 64;  // as the full classification's parse
+  json::basic_parser<success_scan> parser(opt);
+  parser.handler().sent = sent;
+  parser.handler().out = &c;
+  json::error_code ec;
+  const std::size_t n = parser.write_some(false, body.data(), body.size(), ec);
+  if (ec || n != body.size())
+    return std::nullopt;
+  return c;
+}
+
 }  // namespace
 
 bulk_action rejection_document(const bulk_action& failed, std::string_view error_text,
@@ -140,6 +340,16 @@ bulk_classification classify_bulk_response(unsigned http_status, std::string_vie
     return whole(bulk_verdict::fatal,
                  "unexpected " + status_text + " answering _bulk: " + error_reason(body));
 
+  if (auto fast = all_succeeded(body, sent))
+    return std::move(*fast);
+  return classify_bulk_response_reference(http_status, body, sent, rejection_log_index);
+}
+
+bulk_classification classify_bulk_response_reference(unsigned http_status, std::string_view body,
+                                                     std::span<const bulk_action> sent,
+                                                     std::string_view rejection_log_index) {
+  if (http_status < 200 || http_status > 299)
+    return classify_bulk_response(http_status, body, sent, rejection_log_index);
   unsigned char scratch[16 * 1024];
   json::monotonic_resource mr(scratch, sizeof scratch);
   json::parse_options opt;

@@ -261,3 +261,71 @@ TEST_CASE("bulk response: ingest_took is read when a pipeline ran, absent otherw
   auto without = classify_bulk_response(200, R"({"took":3,"errors":false,)" + items, batch, "");
   CHECK_FALSE(without.ingest_took.has_value());
 }
+
+namespace {
+
+// Every field of two classifications, for the fast path against the reference pass.
+void check_same_classification(unsigned status, const std::string& body) {
+  INFO("body: " << body);
+  const auto sent = sample_batch();
+  const auto fast = classify_bulk_response(status, body, sent, "cbes-rejects");
+  const auto ref = classify_bulk_response_reference(status, body, sent, "cbes-rejects");
+  CHECK(fast.verdict == ref.verdict);
+  CHECK(fast.message == ref.message);
+  REQUIRE(fast.items.size() == ref.items.size());
+  for (std::size_t i = 0; i < fast.items.size(); ++i) {
+    CHECK(fast.items[i].outcome == ref.items[i].outcome);
+    CHECK(fast.items[i].status == ref.items[i].status);
+    CHECK(fast.items[i].error == ref.items[i].error);
+  }
+  CHECK(fast.retry == ref.retry);
+  CHECK(fast.rejections.size() == ref.rejections.size());
+  CHECK(fast.rejected_count == ref.rejected_count);
+  CHECK(fast.dropped_count == ref.dropped_count);
+  CHECK(fast.ingest_took == ref.ingest_took);
+}
+
+}  // namespace
+
+TEST_CASE("bulk response: the all-succeeded fast path classifies like the reference pass") {
+  const std::string ok_index = item("index", 201, R"("result":"created")");
+  const std::string ok_delete = item("delete", 404, R"("result":"not_found")");
+  const std::vector<std::string> bodies = {
+      response({ok_index, ok_delete, ok_index}, false),
+      response({ok_index, item("delete", 200), item("index", 299)}, false),
+      R"({"took":1,"ingest_took":7,"errors":false,"items":[)" + ok_index + "," + ok_delete + "," +
+          ok_index + "]}",
+      R"({"took":1,"ingest_took":-1,"errors":false,"items":[)" + ok_index + "," + ok_delete + "," +
+          ok_index + "]}",
+      R"({"ingest_took":1.5,"items":[)" + ok_index + "," + ok_delete + "," + ok_index + "]}",
+      response({ok_index, ok_delete, item("index", 400, "\"error\":" + mapper_error)}),
+      response({ok_index, ok_delete, item("index", 201, R"("error":{"type":"x"})")}),
+      response({ok_index, item("delete", 404, R"("error":{"type":"x"})"), ok_index}),
+      response({ok_index, item("delete", 429), item("index", 503)}),
+      response({ok_index, item("index", 200), ok_index}),
+      response({ok_index, ok_delete}),
+      response({ok_index, ok_delete, ok_index, ok_index}),
+      response({ok_index, ok_delete, R"({"index":{"status":200},"delete":{"status":200}})"}),
+      response({ok_index, ok_delete, R"({"index":{"status":"200"}})"}),
+      response({ok_index, ok_delete, R"({"index":{"status":200.0}})"}),
+      response({ok_index, ok_delete, R"({"index":{"status":99}})"}),
+      response({ok_index, ok_delete, R"({"index":{"status":200,"status":400}})"}),
+      response({ok_index, ok_delete, R"({"index":{}})"}),
+      response({ok_index, ok_delete, R"({"index":[]})"}),
+      response({ok_index, ok_delete, "7"}),
+      R"({"items":[)" + ok_index + "," + ok_delete + "," + ok_index + R"(],"items":[]})",
+      R"({"items":{}})",
+      R"({"took":1})",
+      R"([1,2,3])",
+      response({ok_index, ok_delete, ok_index}, false) + "x",
+      response({ok_index, ok_delete, ok_index}, false).substr(0, 40),
+      "",
+      "{\"items\":[" + ok_index + "," + ok_delete + ",{\"index\":{\"status\":201,\"x\":" +
+          std::string(70, '[') + std::string(70, ']') + "}}]}",
+  };
+  for (const auto& b : bodies)
+    check_same_classification(200, b);
+  check_same_classification(201, response({ok_index, ok_delete, ok_index}, false));
+  check_same_classification(429, response({ok_index, ok_delete, ok_index}, false));
+  check_same_classification(413, "");
+}

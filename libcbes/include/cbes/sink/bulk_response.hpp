@@ -60,6 +60,12 @@ bulk_classification classify_bulk_response(unsigned http_status, std::string_vie
                                            std::span<const bulk_action> sent,
                                            std::string_view rejection_log_index);
 
+// The same classification without the fast path for all-successful responses (a SAX pass that
+// builds no DOM): the DOM pass alone. For tests and benchmarks that compare the two.
+bulk_classification classify_bulk_response_reference(unsigned http_status, std::string_view body,
+                                                     std::span<const bulk_action> sent,
+                                                     std::string_view rejection_log_index);
+
 // The rejection-log document for a permanently failed action: `index` action into
 // `rejection_log_index`, `_id` = document ID, source
 // `{"index":"<target>","action":"INDEX"|"DELETE","error":"<error JSON text>"}`.

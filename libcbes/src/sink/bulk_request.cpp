@@ -1,6 +1,8 @@
 #include "cbes/sink/bulk_request.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <functional>
 #include <utility>
 
 namespace cbes::sink {
@@ -81,13 +83,9 @@ void append_escaped_control(std::string& out, unsigned char c) {
   }
 }
 
-std::string dedup_key(const bulk_action& a) {
-  std::string key;
-  key.reserve(a.id.size() + 1 + a.index.size());
-  key += a.id;
-  key += '\0';
-  key += a.index;
-  return key;
+std::size_t dedup_hash(const bulk_action& a) {
+  const std::size_t h = std::hash<std::string_view>{}(a.id);
+  return h ^ (std::hash<std::string_view>{}(a.index) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
 }
 
 // Upper bound of a JSON string's encoded size, so body() allocates once.
@@ -170,21 +168,50 @@ bulk_action bulk_action::delete_doc(std::string id, std::string index) {
 
 bulk_request_builder::bulk_request_builder(bulk_limits limits) : limits_(limits) {
   actions_.reserve(limits_.actions);
-  positions_.reserve(limits_.actions);
+}
+
+// Open addressing over positions in actions_ (slot = position + 1, 0 = empty): no allocation
+// per action, unlike a node-based map keyed by a copy of the ID — both showed in profiles. The
+// table holds positions, not pointers, so the builder moves and copies freely.
+std::optional<std::size_t> bulk_request_builder::find_or_insert(const bulk_action& action) {
+  if ((actions_.size() + 1) * 2 > slots_.size())
+    rehash(std::max<std::size_t>(64, slots_.size() * 2));
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = dedup_hash(action) & mask;; i = (i + 1) & mask) {
+    const std::uint32_t slot = slots_[i];
+    if (slot == 0) {
+      slots_[i] = static_cast<std::uint32_t>(actions_.size() + 1);
+      return std::nullopt;
+    }
+    const bulk_action& other = actions_[slot - 1];
+    if (other.id == action.id && other.index == action.index)
+      return slot - 1;
+  }
+}
+
+void bulk_request_builder::rehash(std::size_t size) {
+  slots_.assign(size, 0);
+  const std::size_t mask = size - 1;
+  for (std::size_t pos = 0; pos < actions_.size(); ++pos) {
+    std::size_t i = dedup_hash(actions_[pos]) & mask;
+    while (slots_[i] != 0)
+      i = (i + 1) & mask;
+    slots_[i] = static_cast<std::uint32_t>(pos + 1);
+  }
 }
 
 add_result bulk_request_builder::add(bulk_action action) {
   const std::size_t id_bytes = utf8_length_after_repair(action.id);
   if (id_bytes == 0 || id_bytes > max_document_id_bytes)
     return {add_status::invalid_id, std::nullopt};
-  auto [it, inserted] = positions_.try_emplace(dedup_key(action), actions_.size());
-  if (inserted) {
+  const auto existing = find_or_insert(action);
+  if (!existing) {
     estimated_bytes_ += action.estimated_bytes;
     actions_.push_back(std::move(action));
     return {add_status::added, std::nullopt};
   }
   // the newer event replaces the older one at the older one's position.
-  bulk_action& slot = actions_[it->second];
+  bulk_action& slot = actions_[*existing];
   const std::uint64_t replaced = slot.tag;
   estimated_bytes_ = estimated_bytes_ - slot.estimated_bytes + action.estimated_bytes;
   slot = std::move(action);
@@ -258,7 +285,7 @@ std::vector<bulk_action> bulk_request_builder::take() {
 void bulk_request_builder::clear() {
   actions_.clear();
   actions_.reserve(limits_.actions);
-  positions_.clear();
+  std::fill(slots_.begin(), slots_.end(), 0);
   estimated_bytes_ = 0;
 }
 

@@ -40,33 +40,24 @@ void append_one_line(std::string& out, std::string_view content, bool has_line_b
 
 }  // namespace
 
-// Appends `"name":value}`: the last member of an object and its closing brace.
-void close_with_member(std::string& out, std::string_view name, std::string_view value) {
-  append_json_string(out, name);
-  out += ':';
-  out += value;
-  out += '}';
-}
+namespace {
 
-std::string format_rev(std::uint64_t rev_seqno, std::uint64_t cas, std::uint32_t expiry,
-                       std::uint32_t flags) {
-  std::string out;
-  out.reserve(20 + 1 + 32);
+void append_rev(std::string& out, std::uint64_t rev_seqno, std::uint64_t cas, std::uint32_t expiry,
+                std::uint32_t flags) {
   append_int(out, rev_seqno);
   out += '-';
   append_hex(out, cas, 16);
   append_hex(out, expiry, 8);
   append_hex(out, flags, 8);
-  return out;
 }
 
-std::string metadata_json(const document_event& ev) {
+// Appends the metadata object (see metadata_json) to `out`: shaping writes it straight into the
+// document body, without a string of its own.
+void append_metadata_json(std::string& out, const document_event& ev) {
   // Java types (the Java connector's behaviour): flags, expiration, lockTime and vbucket are
   // ints; vbuuid, seqno, revSeqno and cas are longs, so large unsigned values print negative.
-  std::string out;
-  out.reserve(220 + ev.key.size());
   out += R"({"rev":")";
-  out += format_rev(ev.rev_seqno, ev.cas, ev.expiry, ev.flags);
+  append_rev(out, ev.rev_seqno, ev.cas, ev.expiry, ev.flags);
   out += R"(","flags":)";
   append_int(out, static_cast<std::int32_t>(ev.flags));
   out += R"(,"expiration":)";
@@ -86,6 +77,33 @@ std::string metadata_json(const document_event& ev) {
   out += R"(,"lockTime":)";
   append_int(out, static_cast<std::int32_t>(ev.lock_time));
   out += '}';
+}
+
+// Upper bound of append_metadata_json's output but for the key.
+constexpr std::size_t metadata_bytes = 300;
+
+// Appends `"name":{metadata}}`: the metadata as the last member of an object, and its brace.
+void close_with_metadata(std::string& out, std::string_view name, const document_event& ev) {
+  append_json_string(out, name);
+  out += ':';
+  append_metadata_json(out, ev);
+  out += '}';
+}
+
+}  // namespace
+
+std::string format_rev(std::uint64_t rev_seqno, std::uint64_t cas, std::uint32_t expiry,
+                       std::uint32_t flags) {
+  std::string out;
+  out.reserve(20 + 1 + 32);
+  append_rev(out, rev_seqno, cas, expiry, flags);
+  return out;
+}
+
+std::string metadata_json(const document_event& ev) {
+  std::string out;
+  out.reserve(metadata_bytes + ev.key.size());
+  append_metadata_json(out, ev);
   return out;
 }
 
@@ -106,8 +124,11 @@ std::optional<std::int64_t> counter_value(std::string_view content) {
   return static_cast<std::int64_t>(value);
 }
 
-shaped_document shape_document(const document_event& ev, const doc_structure_settings& ds) {
+shaped_document shape_document(const document_event& ev, const doc_structure_settings& ds,
+                               std::string buffer) {
   shaped_document out;
+  out.body = std::move(buffer);
+  out.body.clear();
   const bool with_meta = !ds.metadata_field_name.empty();
   std::string_view content = ev.content;
   std::string counter_json;
@@ -142,15 +163,17 @@ shaped_document shape_document(const document_event& ev, const doc_structure_set
   }
 
   out.kind = shape_kind::ok;
-  std::string meta = with_meta ? metadata_json(ev) : std::string();
+  // JSON escaping at most sextuples a key byte (\u00XX).
+  const std::size_t meta_bytes =
+      with_meta ? metadata_bytes + 6 * ev.key.size() + 6 * ds.metadata_field_name.size() + 8 : 0;
   std::string& body = out.body;
   if (!ds.document_content_at_top_level) {
-    body.reserve(content.size() + meta.size() + ds.metadata_field_name.size() + 16);
+    body.reserve(content.size() + meta_bytes + 16);
     body += R"({"doc":)";
     append_one_line(body, content, has_line_breaks);
     if (with_meta) {
       body += ',';
-      close_with_member(body, ds.metadata_field_name, meta);
+      close_with_metadata(body, ds.metadata_field_name, ev);
     } else {
       body += '}';
     }
@@ -173,11 +196,11 @@ shaped_document shape_document(const document_event& ev, const doc_structure_set
   while (last > 0 && json_whitespace(content[last - 1]))
     --last;
   const bool empty_object = last > 0 && content[last - 1] == '{';
-  body.reserve(close + meta.size() + ds.metadata_field_name.size() + 8);
+  body.reserve(close + meta_bytes);
   append_one_line(body, content.substr(0, close), has_line_breaks);
   if (!empty_object)
     body += ',';
-  close_with_member(body, ds.metadata_field_name, meta);
+  close_with_metadata(body, ds.metadata_field_name, ev);
   return out;
 }
 

@@ -80,6 +80,30 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
   std::optional<error> failed;
   bool stopped = false;
   std::unordered_set<asio::steady_timer*> sleepers;
+  // Bodies of written documents, handed to shaping again: a document body is usually above
+  // malloc's per-thread cache sizes, and allocating and freeing one per document showed in
+  // profiles. At most a batch per lane is kept.
+  std::vector<std::string> spare_sources;
+
+  std::string spare_source() {
+    if (spare_sources.empty())
+      return {};
+    std::string s = std::move(spare_sources.back());
+    spare_sources.pop_back();
+    return s;
+  }
+
+  void recycle(std::vector<bulk_action>& actions) {
+    constexpr std::size_t min_capacity = 256, max_capacity = 64 * 1024;
+    const std::size_t limit = std::max<std::size_t>(1, settings.limits.actions) * lanes.size();
+    for (auto& a : actions) {
+      if (spare_sources.size() >= limit)
+        return;
+      const auto cap = a.source.capacity();
+      if (cap >= min_capacity && cap <= max_capacity)
+        spare_sources.push_back(std::move(a.source));
+    }
+  }
 
   void notify() { signal.cancel(); }
 
@@ -233,10 +257,13 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
             if (v.ingest_took)
               report.ingest_took += *v.ingest_took;
             settle(c, v, entries);
-            if (auto next = co_await next_round(c, v, report); !next)
+            if (auto next = co_await next_round(c, v, report); !next) {
               co_return next.error();
-            else if (!next->actions.empty())
-              work.push_front(std::move(*next));
+            } else {
+              recycle(c.actions);  // what is retried has been moved out already
+              if (!next->actions.empty())
+                work.push_front(std::move(*next));
+            }
             continue;
         }
       }
@@ -355,7 +382,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     switch (m.kind) {
       case match_kind::index: {
         const auto began = std::chrono::steady_clock::now();
-        auto shaped = shape_document(ev, settings.doc_structure);
+        auto shaped = shape_document(ev, settings.doc_structure, spare_source());
         if (!shaped.warning.empty())
           warn(shaped.warning);
         if (shaped.kind == shape_kind::skipped)

@@ -92,6 +92,30 @@ TEST_CASE("bulk batch: the same id in different indexes is two actions") {
   CHECK(b.size() == 4);
 }
 
+TEST_CASE(
+    "bulk batch: replacement finds every earlier action past table growth, after take() "
+    "and in a moved builder") {
+  bulk_request_builder b({.actions = 10000, .bytes = 1u << 30});
+  for (std::uint64_t i = 0; i < 5000; ++i)
+    REQUIRE(
+        b.add(tagged(bulk_action::index_doc("doc_" + std::to_string(i), "i", "{}"), i)).status ==
+        add_status::added);
+  for (std::uint64_t i = 0; i < 5000; i += 7) {
+    const auto r = b.add(tagged(bulk_action::delete_doc("doc_" + std::to_string(i), "i"), 9000));
+    REQUIRE(r.status == add_status::replaced);
+    CHECK(r.replaced_tag == std::optional<std::uint64_t>(i));
+  }
+  CHECK(b.size() == 5000);
+  CHECK(b.actions()[7].type == action_type::remove);
+  bulk_request_builder moved = std::move(b);
+  CHECK(moved.add(bulk_action::delete_doc("doc_4999", "i")).status == add_status::replaced);
+  CHECK(moved.add(bulk_action::delete_doc("doc_5000", "i")).status == add_status::added);
+  CHECK(moved.take().size() == 5001);
+  CHECK(moved.add(bulk_action::delete_doc("doc_1", "i")).status == add_status::added);
+  CHECK(moved.add(bulk_action::delete_doc("doc_1", "i")).status == add_status::replaced);
+  CHECK(moved.size() == 1);
+}
+
 TEST_CASE("bulk batch: full once the action limit is reached") {
   bulk_request_builder b({.actions = 2});
   b.add(bulk_action::index_doc("1", "i", "{}"));

@@ -15,7 +15,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "cbes/sink/settings.hpp"
@@ -91,7 +90,10 @@ class bulk_request_builder {
  private:
   bulk_limits limits_;
   std::vector<bulk_action> actions_;
-  std::unordered_map<std::string, std::size_t> positions_;  // "<id>\0<index>" -> position
+  // Hash table of positions in actions_ by (id, index), for replacing an older action.
+  std::vector<std::uint32_t> slots_;
+  std::optional<std::size_t> find_or_insert(const bulk_action& action);
+  void rehash(std::size_t size);
   std::uint64_t estimated_bytes_ = 0;
 };
 

@@ -31,8 +31,12 @@ struct shaped_document {
   std::string warning;  // e.g. metadata field name collides with a content field
 };
 
-// Builds the source for an `index` action.
-shaped_document shape_document(const document_event& event, const doc_structure_settings& ds);
+// Builds the source for an `index` action. `buffer`: a string whose capacity the body may reuse
+// (the sink hands back the bodies of written documents, so steady state allocates none).
+//
+//   auto shaped = shape_document(event, ds, std::move(spare));
+shaped_document shape_document(const document_event& event, const doc_structure_settings& ds,
+                               std::string buffer = {});
 
 // XDCR "CAPI" revision string: `<revSeqno>-<cas 16 hex><expiry 8 hex><flags 8 hex>`, lower-case.
 //

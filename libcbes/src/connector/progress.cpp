@@ -4,12 +4,20 @@
 
 namespace cbes::connector {
 
+progress::vbucket_state* progress::find(std::uint16_t vbucket) {
+  return vbucket < vbuckets_.size() ? vbuckets_[vbucket].get() : nullptr;
+}
+
+const progress::vbucket_state* progress::find(std::uint16_t vbucket) const {
+  return vbucket < vbuckets_.size() ? vbuckets_[vbucket].get() : nullptr;
+}
+
 progress::vbucket_state& progress::state(std::uint16_t vbucket) {
-  auto it = vbuckets_.find(vbucket);
-  if (it == vbuckets_.end())
+  auto* s = find(vbucket);
+  if (!s)
     throw std::logic_error("connector::progress: vbucket " + std::to_string(vbucket) +
                            " is not tracked");
-  return it->second;
+  return *s;
 }
 
 const progress::vbucket_state& progress::state(std::uint16_t vbucket) const {
@@ -17,26 +25,30 @@ const progress::vbucket_state& progress::state(std::uint16_t vbucket) const {
 }
 
 void progress::start(std::uint16_t vbucket, const checkpoint& from) {
-  auto [it, inserted] = vbuckets_.try_emplace(vbucket);
-  if (!inserted && !it->second.fifo.empty())
+  if (vbucket >= vbuckets_.size())
+    vbuckets_.resize(vbucket + 1u);
+  auto& slot = vbuckets_[vbucket];
+  if (!slot)
+    slot = std::make_unique<vbucket_state>();
+  else if (!slot->fifo.empty())
     throw std::logic_error("connector::progress: vbucket " + std::to_string(vbucket) +
                            " restarted with events pending");
-  it->second.committed = from;
-  it->second.dirty = false;
+  slot->committed = from;
+  slot->dirty = false;
 }
 
 std::optional<checkpoint> progress::stop(std::uint16_t vbucket) {
-  auto it = vbuckets_.find(vbucket);
-  if (it == vbuckets_.end())
+  auto* s = find(vbucket);
+  if (!s)
     return std::nullopt;
-  pending_documents_ -= it->second.pending_documents;
-  auto cp = it->second.committed;
-  vbuckets_.erase(it);
+  pending_documents_ -= s->pending_documents;
+  auto cp = s->committed;
+  vbuckets_[vbucket].reset();
   return cp;
 }
 
 bool progress::tracked(std::uint16_t vbucket) const {
-  return vbuckets_.contains(vbucket);
+  return find(vbucket) != nullptr;
 }
 
 std::uint64_t progress::add_document(std::uint16_t vbucket, const checkpoint& position,
@@ -75,10 +87,10 @@ void progress::advance(vbucket_state& s) {
 
 bool progress::document_done(std::uint16_t vbucket, std::uint64_t token,
                              std::vector<flow_ack>& acks, std::uint64_t* stamp) {
-  auto it = vbuckets_.find(vbucket);
-  if (it == vbuckets_.end())
+  auto* found = find(vbucket);
+  if (!found)
     return false;
-  auto& s = it->second;
+  auto& s = *found;
   if (s.fifo.empty() || s.fifo.front().token != token)
     return false;
   auto& e = s.fifo.front();
@@ -109,8 +121,9 @@ checkpoint progress::checkpoint_of(std::uint16_t vbucket) const {
 
 std::map<std::uint16_t, checkpoint> progress::checkpoints() const {
   std::map<std::uint16_t, checkpoint> out;
-  for (const auto& [vb, s] : vbuckets_)
-    out.emplace(vb, s.committed);
+  for (std::size_t vb = 0; vb < vbuckets_.size(); ++vb)
+    if (vbuckets_[vb])
+      out.emplace(static_cast<std::uint16_t>(vb), vbuckets_[vb]->committed);
   return out;
 }
 
@@ -120,26 +133,28 @@ bool progress::dirty(std::uint16_t vbucket) const {
 
 std::map<std::uint16_t, checkpoint> progress::dirty_checkpoints() const {
   std::map<std::uint16_t, checkpoint> out;
-  for (const auto& [vb, s] : vbuckets_)
-    if (s.dirty)
-      out.emplace(vb, s.committed);
+  for (std::size_t vb = 0; vb < vbuckets_.size(); ++vb)
+    if (vbuckets_[vb] && vbuckets_[vb]->dirty)
+      out.emplace(static_cast<std::uint16_t>(vb), vbuckets_[vb]->committed);
   return out;
 }
 
 void progress::mark_saved(std::uint16_t vbucket, const checkpoint& saved) {
-  auto it = vbuckets_.find(vbucket);
-  if (it != vbuckets_.end() && it->second.committed == saved)
-    it->second.dirty = false;
+  if (auto* s = find(vbucket); s && s->committed == saved)
+    s->dirty = false;
 }
 
 std::size_t progress::pending(std::uint16_t vbucket) const {
-  auto it = vbuckets_.find(vbucket);
-  return it == vbuckets_.end() ? 0 : it->second.pending_documents;
+  const auto* s = find(vbucket);
+  return s ? s->pending_documents : 0;
 }
 
 std::optional<std::uint64_t> progress::oldest_pending_stamp() const {
   std::optional<std::uint64_t> oldest;
-  for (const auto& [vb, s] : vbuckets_) {
+  for (const auto& slot : vbuckets_) {
+    if (!slot)
+      continue;
+    const auto& s = *slot;
     // After advance() the head of a FIFO is always a pending document.
     if (!s.fifo.empty() && s.fifo.front().token != 0 && (!oldest || s.fifo.front().stamp < *oldest))
       oldest = s.fifo.front().stamp;
@@ -149,9 +164,9 @@ std::optional<std::uint64_t> progress::oldest_pending_stamp() const {
 
 std::vector<std::uint16_t> progress::vbuckets() const {
   std::vector<std::uint16_t> out;
-  out.reserve(vbuckets_.size());
-  for (const auto& [vb, s] : vbuckets_)
-    out.push_back(vb);
+  for (std::size_t vb = 0; vb < vbuckets_.size(); ++vb)
+    if (vbuckets_[vb])
+      out.push_back(static_cast<std::uint16_t>(vb));
   return out;
 }
 

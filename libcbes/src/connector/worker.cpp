@@ -129,7 +129,13 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     std::uint64_t generation;
   };
   std::deque<queued> queue;
-  std::map<std::uint16_t, std::uint64_t> received_generation;
+  // Rollbacks received per vbucket, indexed by vbucket (read twice per event).
+  std::vector<std::uint64_t> received_generation;
+  std::uint64_t& generation_of(std::uint16_t vb) {
+    if (vb >= received_generation.size())
+      received_generation.resize(vb + 1u, 0);
+    return received_generation[vb];
+  }
   // collection id -> (scope, collection), from the manifest and system events.
   std::map<std::uint32_t, std::pair<std::string, std::string>> collections;
   std::map<std::uint32_t, std::string> scopes;
@@ -159,8 +165,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     if (stopped)
       return;
     if (ev.type == dcp::event_type::rollback)
-      ++received_generation[ev.vbucket];
-    const auto gen = received_generation[ev.vbucket];
+      ++generation_of(ev.vbucket);
+    const auto gen = generation_of(ev.vbucket);
     queue.push_back({std::move(ev), gen});
     wake.notify();
   }
@@ -284,7 +290,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         consumer->acknowledge(ack.session, ack.bytes);
       co_return true;
     }
-    if (q.generation < received_generation[ev.vbucket]) {
+    if (q.generation < generation_of(ev.vbucket)) {
       // Received before a rollback that follows it in the queue: above the rollback point.
       ++st.dropped_stale;
       if (ack.bytes)
@@ -561,7 +567,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     std::map<std::uint16_t, dcp::stream_state> states;
     for (const auto& [vb, cp] : from) {
       tracker.start(vb, cp);
-      received_generation[vb] = 0;
+      generation_of(vb) = 0;
       states[vb] = cbes::checkpoint::to_stream_state(cp);
     }
     auto opened = co_await consumer->open(std::move(states));

@@ -544,7 +544,14 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   event base_event(session& s, std::uint16_t vb, vb_stream& stream, std::size_t bytes) {
     event ev;
     ev.vbucket = vb;
-    ev.position = stream.tracker.state();
+    // Everything but the failover log: copying it made an allocation per document, and
+    // positions() has it.
+    const auto& now = stream.tracker.state();
+    ev.position.vbucket_uuid = now.vbucket_uuid;
+    ev.position.seqno = now.seqno;
+    ev.position.snapshot_start = now.snapshot_start;
+    ev.position.snapshot_end = now.snapshot_end;
+    ev.position.manifest_uid = now.manifest_uid;
     ev.snapshot_start = stream.tracker.current_snapshot_start();
     ev.snapshot_end = stream.tracker.current_snapshot_end();
     ev.snapshot_flags = stream.snapshot_flags;

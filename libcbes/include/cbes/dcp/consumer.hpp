@@ -101,7 +101,9 @@ struct event {
   event_type type = event_type::mutation;
   std::uint16_t vbucket = 0;
   std::uint64_t seqno = 0;
-  stream_state position;             // the vbucket's resumable position after this event
+  // The vbucket's resumable position after this event. Its failover_log is left empty (a copy
+  // per event cost an allocation per document): positions() has the logs.
+  stream_state position;
   std::uint64_t snapshot_start = 0;  // the snapshot this event belongs to
   std::uint64_t snapshot_end = 0;
   std::uint32_t snapshot_flags = 0;

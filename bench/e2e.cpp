@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -72,7 +73,16 @@ int main(int argc, char** argv) try {
   const auto config = cbes::bench::write_connector_config(dir, kv, es_url, argc > 3 ? argv[3] : "");
   const double fakes0 = cbes::bench::process_cpu_seconds(sandbox.pid());
   const auto t0 = std::chrono::steady_clock::now();
-  cbes::test::process cbes({bin("cbes"), "--config", config.string()});
+  // CBES_BENCH_WRAPPER runs cbes under a tool, e.g. "valgrind --tool=callgrind": instruction
+  // counts do not vary from run to run as times do on a shared machine.
+  std::vector<std::string> command;
+  if (const char* wrapper = std::getenv("CBES_BENCH_WRAPPER")) {
+    std::istringstream words(wrapper);
+    for (std::string w; words >> w;)
+      command.push_back(w);
+  }
+  command.insert(command.end(), {bin("cbes"), "--config", config.string()});
+  cbes::test::process cbes(command);
   std::uint64_t done = 0;
   double cbes_cpu = 0, peak_rss = 0;
   for (;;) {

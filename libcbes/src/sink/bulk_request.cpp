@@ -273,7 +273,10 @@ std::string bulk_body(std::span<const bulk_action> actions) {
 }
 
 std::string bulk_request_builder::target() const {
-  return "/_bulk?timeout=" + bulk_timeout_parameter(limits_.timeout);
+  // items.*.status,items.*.error,ingest_took,error,status
+  static constexpr std::string_view filter =
+      "&filter_path=items.%2A.status%2Citems.%2A.error%2Cingest_took%2Cerror%2Cstatus";
+  return "/_bulk?timeout=" + bulk_timeout_parameter(limits_.timeout) + std::string(filter);
 }
 
 std::vector<bulk_action> bulk_request_builder::take() {

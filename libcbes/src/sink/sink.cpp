@@ -61,7 +61,7 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
     const auto n = static_cast<std::size_t>(std::max(1, settings.limits.concurrent_requests));
     for (std::size_t i = 0; i < n; ++i)
       lanes.emplace_back(settings.limits);
-    bulk_target = "/_bulk?timeout=" + bulk_timeout_parameter(settings.limits.timeout);
+    bulk_target = lanes.front().builder.target();
     request_timeout =
         pool->settings().request_timeout.value_or(socket_timeout(settings.limits.timeout));
   }

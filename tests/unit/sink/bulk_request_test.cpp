@@ -41,7 +41,8 @@ TEST_CASE("bulk body: the timeout query parameter is the bulk timeout in millise
   CHECK(bulk_timeout_parameter(std::chrono::minutes(1)) == "60000ms");
   CHECK(bulk_timeout_parameter(std::chrono::milliseconds(0)) == "0ms");
   CHECK(bulk_request_builder({.timeout = std::chrono::seconds(30)}).target() ==
-        "/_bulk?timeout=30000ms");
+        "/_bulk?timeout=30000ms&filter_path=items.%2A.status%2Citems.%2A.error%2Cingest_took%2C"
+        "error%2Cstatus");
 }
 
 TEST_CASE("bulk body: ids are escaped as JSON strings") {

@@ -114,6 +114,25 @@ TEST_CASE("document: line breaks between tokens become spaces so the source is o
   CHECK(d.body == "{    \"a\": 1,   \"b\": \"x\\ny\" } ");
 }
 
+TEST_CASE(
+    "document: line breaks and invalid UTF-8 are found wherever they sit in a long "
+    "document") {
+  // The byte scan works on 16-byte blocks plus a tail: put the byte in each position of both.
+  const std::string padding(40, 'x');
+  for (std::size_t at = 0; at < 40; ++at) {
+    std::string text = "{\"a\":\"" + padding.substr(0, at) + "\"," + "\n" + "\"b\":\"" +
+                       padding.substr(at) + "\"}";
+    auto d = shape_document(sample(text), {.document_content_at_top_level = true});
+    REQUIRE(d.kind == shape_kind::ok);
+    CHECK(d.body.find('\n') == std::string::npos);
+    std::string bad = "{\"a\":\"" + padding.substr(0, at) + "\xff" + padding.substr(at) + "\"}";
+    CHECK(shape_document(sample(bad), {}).kind == shape_kind::rejected);
+    std::string accented =
+        "{\"a\":\"" + padding.substr(0, at) + "\xc3\xa9" + padding.substr(at) + "\"}";
+    CHECK(shape_document(sample(accented), {}).kind == shape_kind::ok);
+  }
+}
+
 TEST_CASE("document: content that is not a JSON object is skipped") {
   for (const char* content : {"", "   ", "[1,2]", "\"text\"", "42", "null", "\x89PNG\r\n"}) {
     const auto d = shape_document(sample(content), {.metadata_field_name = "meta"});

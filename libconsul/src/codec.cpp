@@ -42,8 +42,13 @@ std::optional<std::int64_t> as_i64(const json::value* v) {
     return v->get_int64();
   if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
     return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double())
-    return static_cast<std::int64_t>(v->get_double());
+  if (v->is_double()) {
+    // A double out of a long's range (or NaN) has no integer value; casting it would be
+    // undefined behaviour (found by fuzz/consul_json.cpp). 2^63 is exactly representable.
+    const double d = v->get_double();
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+      return static_cast<std::int64_t>(d);
+  }
   return std::nullopt;
 }
 

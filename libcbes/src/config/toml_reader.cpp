@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cbes/util/units.hpp"
+#include "cbes/util/utf8.hpp"
 
 namespace cbes::config::detail {
 namespace {
@@ -68,6 +69,19 @@ std::string diagnostics::where(const toml_value& v, std::string_view key) const 
 }
 
 std::optional<toml_value> parse_toml(std::string_view text, diagnostics& d, bool quote_detail) {
+  // The TOML spec requires UTF-8, and toml11 3.7 reads past its buffer on some invalid bytes in
+  // a literal string (found by fuzz/config.cpp): refuse them before it sees the text.
+  if (const auto bad = util::first_invalid_utf8(text)) {
+    const std::string_view before = text.substr(0, *bad);
+    const std::size_t line =
+        1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    const auto line_start = before.rfind('\n');
+    const std::size_t column =
+        *bad - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
+    d.error(position_text(d.origin(), line, column) +
+            ": not UTF-8 (TOML files must be UTF-8 text); save the file as UTF-8");
+    return std::nullopt;
+  }
   std::istringstream in{std::string(text)};
   try {
     return toml::parse<toml::discard_comments, std::map, std::vector>(in, d.origin());

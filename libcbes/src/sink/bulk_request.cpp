@@ -5,48 +5,12 @@
 #include <functional>
 #include <utility>
 
+#include "cbes/util/utf8.hpp"
+
 namespace cbes::sink {
 namespace {
 
 constexpr std::string_view replacement_character = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the well-formed UTF-8 sequence at the start of `s` (Unicode Table 3-7), or 0 with
-// `bad` set to the length of its maximal ill-formed subpart (replaced by one U+FFFD).
-std::size_t utf8_sequence(std::string_view s, std::size_t& bad) {
-  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = b(0);
-  std::size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    if (c == 0xE0)
-      lo = 0xA0;
-    else if (c == 0xED)
-      hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    if (c == 0xF0)
-      lo = 0x90;
-    else if (c == 0xF4)
-      hi = 0x8F;
-  } else {
-    bad = 1;
-    return 0;
-  }
-  for (std::size_t i = 1; i <= need; ++i) {
-    const bool ok =
-        i < s.size() && (i == 1 ? (b(i) >= lo && b(i) <= hi) : (b(i) >= 0x80 && b(i) <= 0xBF));
-    if (!ok) {
-      bad = i;
-      return 0;
-    }
-  }
-  return need + 1;
-}
 
 bool plain(unsigned char c) {
   return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
@@ -113,7 +77,7 @@ void append_json_string(std::string& out, std::string_view text) {
       continue;
     }
     std::size_t bad = 0;
-    const std::size_t n = utf8_sequence(text.substr(i), bad);
+    const std::size_t n = util::utf8_sequence(text.substr(i), bad);
     if (n > 0) {
       out.append(text.data() + i, n);
       i += n;
@@ -130,7 +94,7 @@ std::size_t utf8_length_after_repair(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     std::size_t bad = 0;
-    const std::size_t n = utf8_sequence(text.substr(i), bad);
+    const std::size_t n = util::utf8_sequence(text.substr(i), bad);
     if (n > 0) {
       len += n;
       i += n;

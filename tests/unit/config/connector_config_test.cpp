@@ -387,6 +387,21 @@ TEST_CASE("config: a TOML syntax error names its line and column") {
   CHECK_THAT(problems(r), Contains("TOML syntax error"));
 }
 
+TEST_CASE("config: text that is not UTF-8 is refused with its line and column") {
+  config_env env;
+  // An invalid byte inside a literal string made toml11 read past its buffer (fuzz/config.cpp).
+  auto r = env.parse("[group]\nname = 'g'\n[couchbase]\nhosts = ['127.0.0.\xff\xff']\n");
+  REQUIRE_FALSE(r);
+  CHECK_THAT(problems(r), Contains("test.toml:4:19: not UTF-8 (TOML files must be UTF-8 text)"));
+  // Well-formed UTF-8 passes the check (whatever else the config lacks).
+  auto utf8 = env.parse(
+      "[group]\nname = 'gr\xc3\xbc"
+      "\xc3\x9f"
+      "e'\n");
+  if (!utf8)
+    CHECK(problems(utf8).find("not UTF-8") == std::string::npos);
+}
+
 TEST_CASE("config: http:// with secureConnection, or https:// without, is refused per host") {
   config_env env;
   auto plain = env.parse(replacing("hosts = ['127.0.0.1']\npathToPassword = 'es.toml'",

@@ -125,6 +125,17 @@ TEST_CASE("sessions parse with TTL, lock-delay in nanoseconds and checks") {
   CHECK(*consul::parse_session_id(R"({"ID":"abc"})") == "abc");
 }
 
+TEST_CASE("a number beyond a long where an integer belongs is an invalid response, not a wrap") {
+  // A double cast to an integer out of its range is undefined behaviour (fuzz/consul_json.cpp).
+  auto r = consul::parse_sessions(R"([{"ID":"a","LockDelay":1.5e124}])");
+  CHECK_FALSE(r);
+  r = consul::parse_sessions(R"([{"ID":"a","LockDelay":-9.3e18}])");
+  CHECK_FALSE(r);
+  r = consul::parse_sessions(R"([{"ID":"a","LockDelay":1.5e10}])");
+  REQUIRE(r);
+  CHECK(r->front().lock_delay == std::chrono::seconds(15));
+}
+
 TEST_CASE("agent self, services and checks parse") {
   auto self = consul::parse_agent_self(
       R"({"Config":{"Datacenter":"dc1","NodeName":"n1","Version":"1.15.0"},)"

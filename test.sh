@@ -3,9 +3,11 @@
 #
 #   ./test.sh                 the whole suite in build/
 #   ./test.sh --sanitizers    then the unit and integration suites under AddressSanitizer +
-#                             UndefinedBehaviorSanitizer (build-asan/), and the integration
+#                             UndefinedBehaviorSanitizer (build-asan/), the integration
 #                             suites (the fakes serve from their own threads) under
-#                             ThreadSanitizer (build-tsan/). .ci/run uses this mode.
+#                             ThreadSanitizer (build-tsan/), and every libFuzzer target for
+#                             CBES_FUZZ_SECONDS (20) each (scripts/fuzz.sh, build-fuzz/).
+#                             .ci/run uses this mode.
 #   ./test.sh -R sink         other arguments go to every ctest run
 #
 # Any sanitizer report fails the run: the options below stop the process at the first report,
@@ -74,4 +76,6 @@ CBES_BUILD_DIR=build-tsan scripts/build.sh -DCBES_SANITIZE=thread -DCBES_BUILD_B
   -DCBES_WERROR=OFF
 stage "running the integration suites under TSan in build-tsan/"
 sanitized_ctest build-tsan '^integration$'
-stage "done: the suite and the sanitizer runs passed"
+stage "fuzzing: every fuzz/ target, its regression inputs and ${CBES_FUZZ_SECONDS:-20} s of new inputs (build-fuzz/)"
+scripts/fuzz.sh "${CBES_FUZZ_SECONDS:-20}"
+stage "done: the suite, the sanitizer runs and the fuzzers passed"

@@ -38,6 +38,8 @@ packages+=(tshark)
 command -v npm >/dev/null || packages+=(nodejs npm)
 # Debian's chromium, headless, loads the web pages (Consul UI, group dashboard) and screenshots them.
 packages+=(chromium fonts-dejavu-core)
+# libFuzzer comes with Clang: scripts/fuzz.sh (a stage of ./test.sh --sanitizers) builds fuzz/.
+packages+=(clang-14 libclang-rt-14-dev)
 fi
 
 missing=()

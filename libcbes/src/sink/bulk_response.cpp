@@ -298,9 +298,12 @@ bulk_action rejection_document(const bulk_action& failed, std::string_view error
   return a;
 }
 
-bulk_classification classify_bulk_response(unsigned http_status, std::string_view body,
-                                           std::span<const bulk_action> sent,
-                                           std::string_view rejection_log_index) {
+namespace {
+
+// The answer to a whole request that is not 2xx; nullopt for 2xx, where the items decide.
+std::optional<bulk_classification> by_http_status(unsigned http_status, std::string_view body,
+                                                  std::span<const bulk_action> sent,
+                                                  std::string_view rejection_log_index) {
   const std::string status_text = "HTTP " + std::to_string(http_status);
   if (http_status == 413) {
     // Elasticsearch's REST API docs: halve the batch; a single action that is still too large can
@@ -340,16 +343,12 @@ bulk_classification classify_bulk_response(unsigned http_status, std::string_vie
     return whole(bulk_verdict::fatal,
                  "unexpected " + status_text + " answering _bulk: " + error_reason(body));
 
-  if (auto fast = all_succeeded(body, sent))
-    return std::move(*fast);
-  return classify_bulk_response_reference(http_status, body, sent, rejection_log_index);
+  return std::nullopt;
 }
 
-bulk_classification classify_bulk_response_reference(unsigned http_status, std::string_view body,
-                                                     std::span<const bulk_action> sent,
-                                                     std::string_view rejection_log_index) {
-  if (http_status < 200 || http_status > 299)
-    return classify_bulk_response(http_status, body, sent, rejection_log_index);
+// The full classification of a 2xx answer, item by item, from a DOM.
+bulk_classification per_item(std::string_view body, std::span<const bulk_action> sent,
+                             std::string_view rejection_log_index) {
   unsigned char scratch[16 * 1024];
   json::monotonic_resource mr(scratch, sizeof scratch);
   json::parse_options opt;
@@ -415,6 +414,26 @@ bulk_classification classify_bulk_response_reference(unsigned http_status, std::
     }
   }
   return c;
+}
+
+}  // namespace
+
+bulk_classification classify_bulk_response(unsigned http_status, std::string_view body,
+                                           std::span<const bulk_action> sent,
+                                           std::string_view rejection_log_index) {
+  if (auto c = by_http_status(http_status, body, sent, rejection_log_index))
+    return std::move(*c);
+  if (auto fast = all_succeeded(body, sent))
+    return std::move(*fast);
+  return per_item(body, sent, rejection_log_index);
+}
+
+bulk_classification classify_bulk_response_reference(unsigned http_status, std::string_view body,
+                                                     std::span<const bulk_action> sent,
+                                                     std::string_view rejection_log_index) {
+  if (auto c = by_http_status(http_status, body, sent, rejection_log_index))
+    return std::move(*c);
+  return per_item(body, sent, rejection_log_index);
 }
 
 }  // namespace cbes::sink

@@ -82,26 +82,32 @@ struct sink::impl : std::enable_shared_from_this<sink::impl> {
   std::unordered_set<asio::steady_timer*> sleepers;
   // Bodies of written documents, handed to shaping again: a document body is usually above
   // malloc's per-thread cache sizes, and allocating and freeing one per document showed in
-  // profiles. At most a batch per lane is kept.
+  // profiles. It keeps at most what one batch per lane holds (actions and bytes), so it never
+  // doubles the sink's memory.
   std::vector<std::string> spare_sources;
+  std::uint64_t spare_bytes = 0;
 
   std::string spare_source() {
     if (spare_sources.empty())
       return {};
     std::string s = std::move(spare_sources.back());
     spare_sources.pop_back();
+    spare_bytes -= s.capacity();
     return s;
   }
 
   void recycle(std::vector<bulk_action>& actions) {
     constexpr std::size_t min_capacity = 256, max_capacity = 64 * 1024;
-    const std::size_t limit = std::max<std::size_t>(1, settings.limits.actions) * lanes.size();
+    const std::size_t max_count = std::max<std::size_t>(1, settings.limits.actions) * lanes.size();
+    const std::uint64_t max_bytes = settings.limits.bytes * lanes.size();
     for (auto& a : actions) {
-      if (spare_sources.size() >= limit)
-        return;
       const auto cap = a.source.capacity();
-      if (cap >= min_capacity && cap <= max_capacity)
+      if (spare_sources.size() >= max_count || spare_bytes + cap > max_bytes)
+        return;
+      if (cap >= min_capacity && cap <= max_capacity) {
+        spare_bytes += cap;
         spare_sources.push_back(std::move(a.source));
+      }
     }
   }
 

@@ -133,6 +133,21 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("document: a reused buffer's old contents never reach the body") {
+  const auto ev = sample(R"({"a":1})");
+  for (const auto& ds : {doc_structure_settings{.metadata_field_name = "meta"},
+                         doc_structure_settings{.metadata_field_name = "meta",
+                         .document_content_at_top_level = true},
+                         doc_structure_settings{}}) {
+    std::string used(4000, 'z');
+    const auto capacity = used.capacity();
+    const auto fresh = shape_document(ev, ds);
+    const auto reused = shape_document(ev, ds, std::move(used));
+    CHECK(reused.body == fresh.body);
+    CHECK(reused.body.capacity() >= capacity);  // the buffer itself was taken, not a new one
+  }
+}
+
 TEST_CASE("document: content that is not a JSON object is skipped") {
   for (const char* content : {"", "   ", "[1,2]", "\"text\"", "42", "null", "\x89PNG\r\n"}) {
     const auto d = shape_document(sample(content), {.metadata_field_name = "meta"});

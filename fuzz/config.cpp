@@ -1,7 +1,7 @@
 // libFuzzer target: configuration text (TOML) — the connector's config as `cbes` and Consul
 // hand it over, and cbes-consul's Consul config. Errors are values; nothing may crash or hang.
-// No environment variables are visible, and relative paths resolve in a folder that does not
-// exist, so a secret-file setting is refused rather than read.
+// The process environment is never read (every ${VAR} is "1"), and relative paths resolve in a
+// folder that does not exist, so a relative secret-file setting is refused rather than read.
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -1,6 +1,7 @@
 // libFuzzer target: bytes from a Couchbase server. The stream parser gets the input in chunks of
 // the sizes the first bytes choose (a socket delivers any split), and every frame it returns goes
 // through every decoder a response or DCP message can meet.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -38,10 +38,6 @@ void append_one_line(std::string& out, std::string_view content, bool has_line_b
   }
 }
 
-}  // namespace
-
-namespace {
-
 void append_rev(std::string& out, std::uint64_t rev_seqno, std::uint64_t cas, std::uint32_t expiry,
                 std::uint32_t flags) {
   append_int(out, rev_seqno);

@@ -1,7 +1,6 @@
 #include "json_scan.hpp"
 
 #include <cstdint>
-#include <cstring>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -106,7 +105,7 @@ struct byte_census {
   bool line_break = false;  // a '\n' or '\r'
 };
 
-// One pass over the text for both facts (it replaced a word-wise ASCII check plus two memchr).
+// One pass over the text for both facts (the line-break check was two memchr passes).
 byte_census census(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   std::size_t n = text.size();
@@ -141,7 +140,7 @@ scan_result scan_json_object(std::string_view text, std::string_view watched_key
   boost::json::parse_options opt;
   opt.max_depth = max_json_depth;
   // Pure ASCII has no UTF-8 to validate, and Boost.JSON's per-byte UTF-8 check was the largest
-  // part of this pass; one word-wise scan proves it unnecessary for most documents.
+  // part of this pass; the census proves it unnecessary for most documents.
   const byte_census bytes = census(text);
   opt.allow_invalid_utf8 = bytes.ascii;
   boost::json::basic_parser<scan_handler> parser(opt);

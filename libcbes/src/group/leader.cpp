@@ -79,22 +79,6 @@ json::array to_json(const std::vector<std::uint16_t>& vbs) {
   return a;
 }
 
-std::string ranges(const std::vector<std::uint16_t>& vbs) {
-  std::string out;
-  for (std::size_t i = 0; i < vbs.size();) {
-    std::size_t j = i;
-    while (j + 1 < vbs.size() && vbs[j + 1] == vbs[j] + 1)
-      ++j;
-    if (!out.empty())
-      out += ",";
-    out += std::to_string(vbs[i]);
-    if (j > i)
-      out += "-" + std::to_string(vbs[j]);
-    i = j + 1;
-  }
-  return out.empty() ? "none" : out;
-}
-
 // The default vbucket_count: connect to the config's Couchbase cluster and ask its bucket.
 asio::awaitable<result<std::uint16_t>> ask_couchbase(std::string text) {
   auto cfg = config::parse_connector_config(text, "the group's config", {});
@@ -407,7 +391,7 @@ struct leader::impl : std::enable_shared_from_this<impl> {
       released.insert(vbs.begin(), vbs.end());
       const auto endpoint = record.key.substr(released_prefix(opts.group).size());
       leaving.insert(endpoint);
-      log("info", "vbuckets " + ranges(vbs) + " were released by " + endpoint +
+      log("info", "vbuckets " + vbucket_ranges(vbs) + " were released by " + endpoint +
                       " as it left: they need no wait");
     }
     co_return leaving;
@@ -498,7 +482,7 @@ struct leader::impl : std::enable_shared_from_this<impl> {
         const auto g = *g_or;
         for (const auto& [id, vbs] : stop) {
           log("info", std::string(paused ? "paused: " : "member not healthy any more: ") + id +
-                          " releases vbuckets " + ranges(vbs) + " (generation " +
+                          " releases vbuckets " + vbucket_ranges(vbs) + " (generation " +
                           std::to_string(g) + ")");
           releases[id] = release_params(g, stop[id]);
         }
@@ -606,7 +590,7 @@ struct leader::impl : std::enable_shared_from_this<impl> {
     if (!from.empty()) {
       std::map<std::string, std::string> rel;
       for (const auto& [id, vbs] : from) {
-        log("info", "  " + id + " releases " + ranges(vbs));
+        log("info", "  " + id + " releases " + vbucket_ranges(vbs));
         rel[id] = release_params(round_generation, vbs);
       }
       auto done = co_await rpc.call_each("worker.release", std::move(rel), opts.rpc_timeout);
@@ -630,7 +614,7 @@ struct leader::impl : std::enable_shared_from_this<impl> {
     std::map<std::string, std::string> grants;
     for (auto& [id, vbs] : to) {
       if (!vbs.empty())
-        log("info", "  " + id + " streams " + ranges(vbs));
+        log("info", "  " + id + " streams " + vbucket_ranges(vbs));
       grants[id] = grant_params(round_generation, id, vbs);
     }
     auto done = co_await rpc.call_each("worker.grant", std::move(grants), opts.rpc_timeout);

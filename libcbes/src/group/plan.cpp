@@ -67,6 +67,22 @@ class flow_graph {
 
 }  // namespace
 
+std::string vbucket_ranges(const std::vector<std::uint16_t>& vbs) {
+  std::string out;
+  for (std::size_t i = 0; i < vbs.size();) {
+    std::size_t j = i;
+    while (j + 1 < vbs.size() && vbs[j + 1] == vbs[j] + 1)
+      ++j;
+    if (!out.empty())
+      out += ",";
+    out += std::to_string(vbs[i]);
+    if (j > i)
+      out += "-" + std::to_string(vbs[j]);
+    i = j + 1;
+  }
+  return out.empty() ? "none" : out;
+}
+
 plan_result plan(const ownership& current, const std::vector<member_id>& live_members,
                  const plan_settings& settings) {
   std::vector<member_id> members = live_members;

@@ -171,7 +171,7 @@ asio::awaitable<result<std::shared_ptr<worker_node>>> worker_node::start(
     auto self = weak.lock();
     return self && self->presence && self->presence->alive();
   });
-  p->service = std::make_shared<worker_service>(p->armed);
+  p->service = std::make_shared<worker_service>(p->armed, p->opts.member.log);
   p->armed->set_service(p->service);
   p->server = p->make_server();
   auto bound = co_await p->bind(p->server);

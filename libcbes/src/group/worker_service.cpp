@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "cbes/group/plan.hpp"
 #include "cbes/group/rpc.hpp"
 #include "cbes/metrics/dropwizard.hpp"
 #include "cbes/metrics/registry.hpp"
@@ -114,7 +115,9 @@ std::string vbuckets_answer(const std::vector<std::uint16_t>& now) {
 
 }  // namespace
 
-worker_service::worker_service(std::shared_ptr<streamer> s) : streamer_(std::move(s)) {}
+worker_service::worker_service(std::shared_ptr<streamer> s,
+                               std::function<void(std::string_view, std::string_view)> log)
+    : streamer_(std::move(s)), log_(std::move(log)) {}
 
 asio::awaitable<result<std::string>> worker_service::call(std::weak_ptr<worker_service> w,
                                                           method fn, std::string params) {
@@ -382,7 +385,20 @@ void worker_service::note_change(const std::vector<std::uint16_t>& before,
       t = now;
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   };
-  history_.push_back({ms(began), ms(ended), std::move(started), std::move(stopped)});
+  const auto stopped_at = ms(ended);
+  const auto started_at = ms(began);
+  if (log_) {
+    auto line = [](const char* what, const std::vector<std::uint16_t>& vbs, std::int64_t at) {
+      return std::string("streaming ") + what + ": vbuckets " + vbucket_ranges(vbs) + " (" +
+             std::to_string(vbs.size()) + ") at unix ms " + std::to_string(at);
+    };
+    // Stops first: a change that moves vbuckets stops the old set before it starts the new one.
+    if (!stopped.empty())
+      log_("info", line("stopped", stopped, stopped_at));
+    if (!started.empty())
+      log_("info", line("started", started, started_at));
+  }
+  history_.push_back({started_at, stopped_at, std::move(started), std::move(stopped)});
   if (history_.size() > 10000)
     history_.pop_front();
 }

@@ -76,6 +76,9 @@ struct plan_result {
 };
 
 // The next assignment from the current one; see the rules above.
+// A sorted vbucket list as ranges for logs: {0, 1, 2, 5} -> "0-2,5"; {} -> "none".
+std::string vbucket_ranges(const std::vector<std::uint16_t>& sorted_vbuckets);
+
 plan_result plan(const ownership& current, const std::vector<member_id>& live_members,
                  const plan_settings& settings = {});
 

@@ -107,7 +107,14 @@ class streamer {
 
 class worker_service : public std::enable_shared_from_this<worker_service> {
  public:
-  explicit worker_service(std::shared_ptr<streamer> s);
+  // `log` (optional) gets one "info" line each time vbuckets start or stop streaming here, with
+  // the unix-millisecond time the change took effect (for a kill switch: when writes ended), so
+  // who streamed what and when survives the process in its log:
+  //   "streaming started: vbuckets 0-340 (341) at unix ms 1796646000123"
+  //   "streaming stopped: vbuckets 0-340 (341) at unix ms 1796646060456"
+  explicit worker_service(
+      std::shared_ptr<streamer> s,
+      std::function<void(std::string_view level, std::string_view line)> log = {});
 
   // Registers the methods above (replacing earlier handlers of the same names).
   void install(rpc_methods& methods);
@@ -150,6 +157,7 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
                    std::chrono::system_clock::time_point ended = {});
 
   std::shared_ptr<streamer> streamer_;
+  std::function<void(std::string_view, std::string_view)> log_;
   std::uint64_t generation_ = 0;
   bool paused_ = false;
   std::optional<membership> membership_;

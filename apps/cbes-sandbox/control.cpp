@@ -10,6 +10,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <map>
@@ -303,6 +304,31 @@ std::vector<action> consul_actions(testkit::consul_agent* consul) {
        [consul](const params&, const asio::any_io_executor&) {
          consul->drop_long_polls();
          return boost::json::object{{"ok", true}};
+       }},
+      {"consul", "restart",
+       "[keep_data=true] [down_ms=1000]: the agent goes away (connections refused) and comes back "
+       "on the same port after down_ms, with its KV, sessions and services kept (TTL timers start "
+       "over) or lost (empty, index starts low)",
+       false,
+       [consul](const params& p, const asio::any_io_executor& ex) {
+         const bool keep = p.boolean("keep_data", true);
+         const auto down = p.integer("down_ms", 0, 600'000, 1000);
+         consul->shut_down(keep);
+         asio::co_spawn(
+             ex,
+             [consul, down]() -> asio::awaitable<void> {
+               asio::steady_timer timer(co_await asio::this_coro::executor,
+                                        std::chrono::milliseconds(down));
+               co_await timer.async_wait(asio::use_awaitable);
+               try {
+                 consul->start();
+               } catch (const std::exception& e) {
+                 // Another process took the port meanwhile: the agent stays down.
+                 std::fprintf(stderr, "cbes-sandbox: Consul could not restart: %s\n", e.what());
+               }
+             },
+             asio::detached);
+         return boost::json::object{{"ok", true}, {"keep_data", keep}, {"down_ms", down}};
        }},
       {"consul", "reset-index",
        "the raft index goes backwards, as after a restart (data kept, re-numbered)", false,

@@ -30,6 +30,10 @@ void consul_agent::start() {
     std::lock_guard lock(impl_->mu);
     impl_->server = std::move(server);
     impl_->running = true;
+    if (impl_->restart_timers) {
+      impl_->restart_timers = false;
+      impl_->st.restart_timers(impl_->now());
+    }
   }
   if (!impl_->opts.manual_clock)
     asio::co_spawn(impl_->server->executor(), impl_->ticker(), asio::detached);
@@ -44,6 +48,24 @@ void consul_agent::stop() {
   }
   if (server)
     server->stop();
+}
+
+void consul_agent::shut_down(bool keep_data) {
+  const auto bound = port();
+  stop();
+  std::lock_guard lock(impl_->mu);
+  if (bound != 0)
+    impl_->opts.port = bound;  // start() listens where clients know to find it
+  if (keep_data) {
+    impl_->restart_timers = true;
+    impl_->st.set_node_alive(true, impl_->now());  // the node is back when its agent is
+  } else
+    impl_->st = consul_fake::store(impl_->opts.node_name, impl_->opts.datacenter);
+  impl_->fail_remaining = 0;
+  impl_->response_delay = std::chrono::milliseconds(0);
+  impl_->frozen = false;
+  impl_->leader_lost = false;
+  ++impl_->wake_epoch;
 }
 
 std::uint16_t consul_agent::port() const {

@@ -64,6 +64,7 @@ struct consul_agent::impl {
   std::mt19937_64 rng{std::random_device{}()};
   std::unique_ptr<http_server> server;
   bool running = false;
+  bool restart_timers = false;  // shut_down(keep_data): start() restarts the TTL timers
 
   explicit impl(consul_agent_options o) : opts(std::move(o)), st(opts.node_name, opts.datacenter) {}
 

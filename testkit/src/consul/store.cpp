@@ -769,4 +769,13 @@ void store::reset_index() {
   extinction_index_ = 0;
 }
 
+void store::restart_timers(ns now) {
+  for (auto& [id, s] : sessions_)
+    if (s.expires_at)
+      s.expires_at = now + 2 * s.ttl;
+  for (auto& [id, c] : checks_)
+    if (c.ttl_deadline)
+      c.ttl_deadline = now + c.ttl;
+}
+
 }  // namespace cbes::testkit::consul_fake

@@ -191,6 +191,9 @@ class store {
 
   // Fault injection: restart the index counter low and renumber everything.
   void reset_index();
+  // After a restart with the data kept: session TTLs and check TTLs start over from `now`
+  // (Consul resets session timers when a leader takes office and restores check TTL timers).
+  void restart_timers(ns now);
 
   std::string new_uuid();
 

@@ -136,6 +136,42 @@ TEST_CASE("sandbox control: injected faults change what the fakes answer, then e
     REQUIRE(after);
     CHECK(after->status == 404);
   }
+  SECTION(
+      "Consul: a restart refuses connections, then serves the same port with data kept or lost") {
+    const bool keep = GENERATE(true, false);
+    auto put = cbes::testkit::http_request(sb.consul, "PUT", "/v1/kv/kept", "v");
+    REQUIRE(put);
+    REQUIRE(put->status == 200);
+    auto session = cbes::testkit::http_request(sb.consul, "PUT", "/v1/session/create",
+                                               R"({"TTL":"10s","Behavior":"delete"})");
+    REQUIRE(session);
+    REQUIRE(session->status == 200);
+    CHECK(sb.call("POST", std::string("/consul/restart?down_ms=60000&keep_data=") +
+                              (keep ? "true" : "false"))
+              .status == 200);
+    // Down for a minute: the port refuses connections (no answer at all, not an HTTP error).
+    CHECK_FALSE(cbes::testkit::http_request(sb.consul, "GET", "/v1/kv/kept"));
+    // Back (a second restart, 0 ms down, ends the first one's wait early: start() is idempotent).
+    CHECK(sb.call("POST",
+                  std::string("/consul/restart?down_ms=0&keep_data=") + (keep ? "true" : "false"))
+              .status == 200);
+    auto kv = cbes::testkit::http_request(sb.consul, "GET", "/v1/kv/kept?raw");
+    for (int i = 0; i < 200 && !kv; ++i) {  // the signal: the port answers again
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      kv = cbes::testkit::http_request(sb.consul, "GET", "/v1/kv/kept?raw");
+    }
+    REQUIRE(kv);
+    auto sessions = cbes::testkit::http_request(sb.consul, "GET", "/v1/session/list");
+    REQUIRE(sessions);
+    if (keep) {
+      CHECK(kv->status == 200);
+      CHECK(kv->body == "v");
+      CHECK(sessions->body.find("\"TTL\":\"10s\"") != std::string::npos);
+    } else {
+      CHECK(kv->status == 404);
+      CHECK(sessions->body == "[]");
+    }
+  }
 }
 
 TEST_CASE("sandbox control: off unless asked for, and --control-port is checked") {

@@ -70,6 +70,15 @@ class consul_agent {
   // The raft index goes backwards (as after a dev-agent restart or snapshot restore): the
   // global counter restarts low; data is kept with re-numbered indexes. Waiters wake.
   void reset_index();
+  // The agent process goes away as in a restart: the listener and every connection close at
+  // once (clients see connection refused) until start() runs again, on the same port. With
+  // `keep_data` (a server with its data directory) KV, sessions, services and checks survive
+  // and their TTL timers start over at start(); without it (a dev agent, or a data directory
+  // lost) everything is gone and the index starts low again. Faults set before are cleared.
+  //
+  //   agent.shut_down(false);   // ... clients retry ...
+  //   agent.start();            // empty, same port
+  void shut_down(bool keep_data);
   // Accepts connections and reads requests but never answers, until unfrozen.
   void freeze(bool on);
   // The node's serfHealth check turns critical (sessions bound to it are invalidated,

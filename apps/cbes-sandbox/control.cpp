@@ -139,7 +139,8 @@ void after(const asio::any_io_executor& ex, long long seconds, std::function<voi
 std::vector<action> elasticsearch_actions(testkit::elasticsearch* es) {
   return {
       {"elasticsearch", "stats",
-       "counters since start: requests, bulk_requests, bulk_items, failed_items, bytes_received",
+       "counters since start: requests, bulk_requests, bulk_items, failed_items, "
+       "unchanged_items (re-writes of the stored source: replays), bytes_received",
        true,
        [es](const params&, const asio::any_io_executor&) {
          auto s = es->stats();
@@ -147,6 +148,7 @@ std::vector<action> elasticsearch_actions(testkit::elasticsearch* es) {
                                     {"bulk_requests", s.bulk_requests},
                                     {"bulk_items", s.bulk_items},
                                     {"failed_items", s.failed_items},
+                                    {"unchanged_items", s.unchanged_items},
                                     {"bytes_received", s.bytes_received}};
        }},
       {"elasticsearch", "fail-requests",

@@ -419,6 +419,7 @@ outcome cluster::execute(const bulk_item& item, bool forced_refresh) {
   if (auto err = apply_mapping(idx, item.source, parsed, id))
     return item_error(item, id, 400, std::move(*err));
   auto& d = idx.docs[id];
+  const bool unchanged = live && d.source == item.source;
   d.version = new_version;
   d.seq_no = idx.next_seq_no++;
   d.source.assign(item.source);
@@ -427,7 +428,9 @@ outcome cluster::execute(const bulk_item& item, bool forced_refresh) {
     ++idx.live;
   d.live = true;
   idx.dirty.insert(id);
-  return finish(d, live ? "updated" : "created", live ? 200 : 201);
+  auto out = finish(d, live ? "updated" : "created", live ? 200 : 201);
+  out.unchanged = unchanged;
+  return out;
 }
 
 outcome cluster::create_index(const std::string& name, const json::value* body) {

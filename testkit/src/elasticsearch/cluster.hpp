@@ -29,6 +29,7 @@ struct outcome {
   int status = 200;
   boost::json::object body;  // item body (bulk) or whole response (single-document API)
   bool failed = false;       // carries an "error"
+  bool unchanged = false;    // an index/create that stored the very source already stored
 };
 
 class cluster {

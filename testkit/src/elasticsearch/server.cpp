@@ -511,6 +511,7 @@ struct elasticsearch::impl {
       }
       pipelines = pipelines || (item.pipeline && *item.pipeline != "_none");
       ++counters.bulk_items;
+      counters.unchanged_items += o.unchanged ? 1 : 0;
       if (o.failed) {
         ++counters.failed_items;
         errors = true;
@@ -650,6 +651,7 @@ struct elasticsearch::impl {
     if (refresh == "wait_for" && data.exists(index))
       data.refresh(index);
     ++counters.bulk_items;
+    counters.unchanged_items += o.unchanged ? 1 : 0;
     if (o.failed) {
       ++counters.failed_items;
       auto err = o.body.at("error").as_object();

@@ -110,6 +110,12 @@ TEST_CASE("sandbox control: injected faults change what the fakes answer, then e
     auto stats = sb.call("GET", "/elasticsearch/stats");
     CHECK(stats.status == 200);
     CHECK(stats.body.find("\"bulk_requests\":3") != std::string::npos);
+    // The same document again is a replay: counted as unchanged.
+    auto again = cbes::testkit::http_request(sb.es, "POST", "/_bulk", line, ndjson);
+    REQUIRE(again);
+    CHECK(again->status == 200);
+    CHECK(sb.call("GET", "/elasticsearch/stats").body.find("\"unchanged_items\":1") !=
+          std::string::npos);
   }
   SECTION("Elasticsearch: fail-requests-for fails every bulk request until its time is up") {
     CHECK(sb.call("POST", "/elasticsearch/fail-requests-for?seconds=1&status=503").status == 200);

@@ -79,10 +79,13 @@ struct elasticsearch_options {
 
 // Counters since start (or reset_stats()).
 struct elasticsearch_stats {
-  std::uint64_t requests = 0;        // every HTTP request received
-  std::uint64_t bulk_requests = 0;   // `_bulk` requests that reached the parser
-  std::uint64_t bulk_items = 0;      // items executed (or acknowledged in count-only mode)
-  std::uint64_t failed_items = 0;    // items answered with an `error`
+  std::uint64_t requests = 0;       // every HTTP request received
+  std::uint64_t bulk_requests = 0;  // `_bulk` requests that reached the parser
+  std::uint64_t bulk_items = 0;     // items executed (or acknowledged in count-only mode)
+  std::uint64_t failed_items = 0;   // items answered with an `error`
+  // index/create items whose source equalled the live document's: a replay of a write already
+  // applied (what at-least-once delivery repeats after a failure or a handover)
+  std::uint64_t unchanged_items = 0;
   std::uint64_t bytes_received = 0;  // request body bytes as sent (before gzip decoding)
 };
 

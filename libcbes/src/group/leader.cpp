@@ -340,6 +340,31 @@ struct leader::impl : std::enable_shared_from_this<impl> {
   // produce one above its successor's: its term's range is below.
   static constexpr int round_bits = 20;
   std::uint64_t fence = 0;
+  std::string term_session;  // the session this term holds the leader key with
+
+  // Workers follow a generation beyond this term's range: either a newer leader took over, or
+  // Consul's index went backwards (a restore, or servers restarted without their data), which
+  // makes a legitimate term's fence smaller than what the workers saw. The leader key tells
+  // them apart: if a consistent read still shows it held by this term's session, no newer
+  // leader exists, and this term's generations continue above everything seen — a range no
+  // earlier term reaches (each term's range is a whole block of 2^round_bits).
+  asio::awaitable<void> rebase_if_index_went_back(std::uint64_t seen) {
+    const std::uint64_t term_end = fence + (std::uint64_t{1} << round_bits) - 1;
+    if (seen < term_end || term_session.empty())
+      co_return;
+    consul::query_options q;
+    q.mode = consul::consistency::consistent;
+    auto key = co_await consul.kv().get(leader_key(opts.group), q);
+    if (!key || !key->value || key->value->session != term_session)
+      co_return;  // not (provably) ours: next_generation refuses, the lost-lock watch decides
+    fence = ((seen >> round_bits) + 1) << round_bits;
+    generation = std::max(generation, fence);
+    log("warning", "the workers follow generation " + std::to_string(seen) +
+                       ", above this term's, yet this worker still holds the leader key: "
+                       "Consul's index went backwards (restored, or restarted without its "
+                       "data); generations continue from " +
+                       std::to_string(fence));
+  }
 
   result<std::uint64_t> next_generation(std::uint64_t seen) {
     const std::uint64_t term_end = fence + (std::uint64_t{1} << round_bits) - 1;
@@ -425,6 +450,7 @@ struct leader::impl : std::enable_shared_from_this<impl> {
       seen = std::max(seen, s->generation);
       answered.emplace(id, std::move(*s));
     }
+    co_await rebase_if_index_went_back(seen);
 
     const auto now = clock::now();
     std::set<std::uint16_t> owned;
@@ -639,6 +665,7 @@ struct leader::impl : std::enable_shared_from_this<impl> {
       co_return;
     }
     fence = key->value->modify_index << round_bits;
+    term_session = session;
     generation = std::max(generation, fence);
     term_start = clock::now();
     dirty = true;

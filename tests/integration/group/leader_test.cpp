@@ -550,6 +550,29 @@ TEST_CASE("leader: when the leader leaves gracefully another takes over and reba
   REQUIRE(f.finish());
 }
 
+TEST_CASE("leader: after Consul's index went backwards a new term continues above the workers") {
+  // A restore, or servers restarted without their data: the next leader's acquisition has a
+  // smaller ModifyIndex, so its fence is below the generation the workers follow. Unless it
+  // proves it holds the leader key and continues above, nothing moves again.
+  fixture f;
+  f.start(3);
+  f.settle("one leader and a balanced group", [&] {
+    return f.leaders().size() == 1 && f.balanced({21, 21, 22});
+  });
+  auto* const old = f.leaders().front();
+  const auto followed = old->leader->generation();
+  f.agent.reset_index();
+  f.leave(*old);
+  f.settle("a new leader with the survivors streaming all 64", [&] {
+    return f.leaders().size() == 1 && f.balanced({32, 32});
+  });
+  auto* const successor = f.leaders().front();
+  CHECK(f.logged(successor->name + " warning: the workers follow generation") == 1);
+  CHECK(successor->leader->generation() > followed);
+  CHECK(f.book->overlaps.empty());
+  REQUIRE(f.finish());
+}
+
 TEST_CASE("leader: a graceful leave inside the new term's debounce is acted on at once") {
   fixture f;
   // Long enough that the successor's first rounds fall inside it (its term starts as the old

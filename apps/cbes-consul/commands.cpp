@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -126,9 +127,9 @@ po::options_description visible_options(const subcommand_spec& s) {
   d.add_options()(
       "consul-agent,a",
       po::value<std::string>()->default_value("localhost:8500")->value_name("<host[:port]>"),
-      "the Consul agent (port 8500 when absent)")(
+      "the Consul agent (port 8500 when absent); https://host[:port] for TLS (port 8501)")(
       "consul-config,c", po::value<std::string>()->value_name("<consul.toml>"),
-      "Consul settings (aclToken)")("help,h", "print this help and exit");
+      "Consul settings (aclToken, pathToCaCertificate)")("help,h", "print this help and exit");
   return d;
 }
 
@@ -237,7 +238,19 @@ parse_outcome parse_command_line(int argc, const char* const* argv, std::ostream
   }
   command_line cl;
   cl.command = spec->name;
-  cl.agent = vm["consul-agent"].as<std::string>();
+  {
+    const auto text = vm["consul-agent"].as<std::string>();
+    const auto agent = parse_agent_address(text);
+    if (!agent && !text.empty()) {  // empty: reported with the other empty values below
+      err << where << ": the option '--consul-agent' needs host[:port] or http(s)://host[:port], "
+          << "got '" << text << "' (see " << where << " --help)\n";
+      return {std::nullopt, 2};
+    }
+    if (agent) {
+      cl.agent = agent->host_port;
+      cl.agent_https = agent->https;
+    }
+  }
   if (vm.count("consul-config"))
     cl.consul_config = vm["consul-config"].as<std::string>();
   for (const char* name : {"group", "input", "output", "consul-agent", "service-id"}) {
@@ -346,6 +359,58 @@ worker_status parse_worker_status(std::string endpoint, const std::string& resul
   if (const auto* n = o.if_contains("written"); n && n->is_int64())
     w.written = n->as_int64();
   return w;
+}
+
+std::optional<agent_address> parse_agent_address(std::string_view text) {
+  agent_address a;
+  if (text.starts_with("https://")) {
+    a.https = true;
+    text.remove_prefix(8);
+  } else if (text.starts_with("http://")) {
+    text.remove_prefix(7);
+  }
+  if (text.ends_with('/'))
+    text.remove_suffix(1);
+  std::string_view host = text;
+  std::string_view port;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close == 1)
+      return std::nullopt;
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':')
+        return std::nullopt;
+      port = text.substr(close + 2);
+      if (port.empty())
+        return std::nullopt;
+    }
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        }))
+      return std::nullopt;
+  } else {
+    if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+      host = text.substr(0, colon);
+      port = text.substr(colon + 1);
+      if (port.empty())
+        return std::nullopt;
+    }
+    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+        }))
+      return std::nullopt;
+  }
+  if (!port.empty()) {
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    const auto number = std::stoul(std::string(port));
+    if (number == 0 || number > 65535)
+      return std::nullopt;
+  }
+  a.host_port = std::string(text);
+  return a;
 }
 
 std::optional<serve_address> parse_serve_address(std::string_view text) {
@@ -549,13 +614,17 @@ class session {
   bool validate_group(const std::vector<std::string>& names) {
     if (std::find(names.begin(), names.end(), cl_.group) != names.end())
       return true;
-    err_ << "ERROR: There is no configured group called '" << cl_.group << "'.\n"
-         << "  Create it with '" << tool
-         << " configure --input <connector.toml>', or use one of the existing groups:\n";
-    if (names.empty())
-      err_ << "  (there are no existing groups)\n";
-    for (const auto& n : names)
-      err_ << "  " << n << '\n';
+    // One line (the Java tool lists the groups on lines of their own).
+    err_ << "ERROR: There is no configured group called '" << cl_.group << "'. Create it with '"
+         << tool << " configure --input <connector.toml>'";
+    if (names.empty()) {
+      err_ << " (there are no groups yet)\n";
+      return false;
+    }
+    err_ << ", or use one of the existing groups: ";
+    for (std::size_t i = 0; i < names.size(); ++i)
+      err_ << (i ? ", " : "") << names[i];
+    err_ << '\n';
     return false;
   }
 
@@ -584,6 +653,11 @@ class session {
 
   asio::awaitable<int> configure() {
     const fs::path file = cl_.input;
+    if (std::error_code ec; fs::is_directory(file, ec)) {
+      err_ << "ERROR: Failed to read connector configuration file " << file.string()
+           << " ; it is a folder: give the .toml file\n";
+      co_return 1;
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       err_ << "ERROR: Failed to read connector configuration file " << file.string() << " ; "
@@ -599,9 +673,10 @@ class session {
     lo.base_directory = fs::absolute(file).parent_path();
     auto cfg = config::parse_connector_config(text, file.string(), lo);
     if (!cfg) {
-      err_ << "ERROR: Connector configuration file " << file.string() << " is invalid:\n";
+      // One line per problem, each naming the file (and where in it).
       for (const auto& p : cfg.error().problems)
-        err_ << "  " << p << '\n';
+        err_ << "ERROR: Connector configuration file " << file.string() << " is invalid: " << p
+             << '\n';
       co_return 1;
     }
     const std::string& g = cfg->group.name;

@@ -33,8 +33,9 @@ struct serve_address {
 };
 
 struct command_line {
-  std::string command;  // "configure", "get-config", "groups", "pause", ...
-  std::string agent = "localhost:8500";
+  std::string command;                   // "configure", "get-config", "groups", "pause", ...
+  std::string agent = "localhost:8500";  // host[:port], scheme removed (see agent_https)
+  bool agent_https = false;              // --consul-agent=https://...
   std::optional<std::string> consul_config;
   std::string group;
   std::string input;
@@ -108,6 +109,17 @@ worker_status parse_worker_status(std::string endpoint, const std::string& resul
 // 127.0.0.1); nullopt for anything else (a host name, a port past 65535, an empty part).
 //   parse_serve_address("0.0.0.0:8080") == serve_address{"0.0.0.0", 8080}
 std::optional<serve_address> parse_serve_address(std::string_view text);
+
+// The `--consul-agent` value: "host", "host:port", "[v6]:port", each optionally after
+// "http://" or "https://"; nullopt for anything else (a path, an unclosed bracket, a port past
+// 65535, spaces).
+//   parse_agent_address("https://consul.local:8501") == agent_address{"consul.local:8501", true}
+struct agent_address {
+  std::string host_port;
+  bool https = false;
+  bool operator==(const agent_address&) const = default;
+};
+std::optional<agent_address> parse_agent_address(std::string_view text);
 
 // What `status` reads: the group's status, or why it could not be read (one line, the
 // `ERROR:` message without its prefix).

@@ -26,18 +26,20 @@ int main(int argc, char** argv) {
 
   consul::client_options options;
   options.address = cl.agent;
+  options.scheme = cl.agent_https ? consul::scheme::https : consul::scheme::http;
   // A command line tool: an agent that is down is reported soon, not after minutes of retries.
   options.retry_deadline = std::chrono::seconds(2);
   cbes::consul_cli::run_settings settings;
   if (cl.consul_config) {
     auto cc = cbes::config::load_consul_config(*cl.consul_config, {});
     if (!cc) {
-      std::cerr << "ERROR: Invalid Consul config file " << *cl.consul_config << ":\n";
       for (const auto& p : cc.error().problems)
-        std::cerr << "  " << p << '\n';
+        std::cerr << "ERROR: Invalid Consul config file " << *cl.consul_config << ": " << p << '\n';
       return 1;
     }
     options.token = cc->acl_token.reveal();
+    options.ca_file = cc->ca_certificate.string();
+    options.verify_hostname = cc->hostname_verification;
     settings.deregister_on_graceful_shutdown = cc->deregister_service_on_graceful_shutdown;
     settings.deregister_critical_service_after = cc->deregister_critical_service_after;
   } else {

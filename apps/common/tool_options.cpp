@@ -47,7 +47,16 @@ tool_options::parse_result tool_options::parse(int argc, char** argv) {
   po::options_description all;
   all.add(common_).add(tool_);
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).run(), values_);
+    auto parsed = po::command_line_parser(argc, argv).options(all).run();
+    // None of these tools takes a positional argument: a stray word is a mistake (a value
+    // meant for an option, a space after '='), not something to ignore.
+    for (const auto& o : parsed.options)
+      if (o.position_key >= 0) {
+        std::cerr << name_ << ": unexpected argument '" << o.value.front() << "' (see " << name_
+                  << " --help)\n";
+        return {2};
+      }
+    po::store(parsed, values_);
     po::notify(values_);
   } catch (const po::error& e) {
     std::cerr << name_ << ": " << e.what() << " (see " << name_ << " --help)\n";
@@ -69,9 +78,9 @@ std::optional<config::connector_config> tool_options::load_config() const {
   std::cout << "Reading connector configuration from " << path.string() << std::endl;
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    std::cerr << "ERROR: Config file not found at " << path.string() << "\n"
-              << "  Pass the file with --config <file>, or set CBES_HOME to the folder that "
-                 "holds config/default-connector.toml.\n";
+    std::cerr << "ERROR: Config file not found at " << path.string()
+              << " (pass the file with --config <file>, or set CBES_HOME to the folder that "
+                 "holds config/default-connector.toml)\n";
     return std::nullopt;
   }
   auto cfg = config::load_connector_config(path, {});

@@ -152,7 +152,8 @@ result<void> write_backup_file(const fs::path& path, const backup& b) {
   fs::create_directories(dir, ec);
   if (ec)
     return make_error(errc::file_error, "cannot create the folder '" + dir.string() +
-                                            "' for the checkpoint file: " + ec.message());
+                                            "' for the checkpoint file '" + target.string() +
+                                            "': " + ec.message());
   const std::string bytes = encode_backup(b);
   temp_file temp;
   std::random_device seed;
@@ -214,10 +215,15 @@ result<backup> read_backup_file(const fs::path& path) {
   if (!in || !in.read(text.data(), static_cast<std::streamsize>(text.size())))
     return make_error(errc::file_error, "cannot read the checkpoint file '" + path.string() + "'");
   auto b = decode_backup(text);
-  if (!b && b.error().code != errc::format_version)
-    return make_error(static_cast<errc>(b.error().code.value()),
-                      path.string() + ": " + b.error().message);
-  return b;
+  if (b)
+    return b;
+  // The Java message first for a wrong version, then which file and what it should be.
+  if (b.error().code == errc::format_version)
+    return make_error(errc::format_version,
+                      b.error().message + " in '" + path.string() +
+                          "' (give a file written by checkpoint-backup, formatVersion 1)");
+  return make_error(static_cast<errc>(b.error().code.value()),
+                    path.string() + ": " + b.error().message);
 }
 
 }  // namespace cbes::checkpoint

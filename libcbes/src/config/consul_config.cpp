@@ -32,6 +32,15 @@ result<consul_config> parse_consul_config(std::string_view raw, std::string_view
       out.deregister_critical_service_after =
           std::chrono::duration_cast<std::chrono::seconds>(*after);
   }
+  if (auto ca = t.string("pathToCaCertificate"); ca && !ca->empty()) {
+    std::error_code ec;
+    out.ca_certificate = std::filesystem::absolute(*ca, ec);
+    if (!std::filesystem::is_regular_file(out.ca_certificate, ec))
+      t.fail("pathToCaCertificate", "file '" + out.ca_certificate.string() +
+                                        "' does not exist; give the PEM file of "
+                                        "the CA that signed the Consul agent's certificate");
+  }
+  out.hostname_verification = t.boolean_or("hostnameVerification", true);
   t.finish();
   top.finish();
   if (d.failed())

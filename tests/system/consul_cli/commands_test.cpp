@@ -1,5 +1,6 @@
 // cbes-consul as a process against the fake Consul agent: the group administration commands,
 // their messages and exit codes (the Java tool's, with exit 2 for usage errors).
+#include "support/test_pki.hpp"
 #include "system/consul_cli/harness.hpp"
 
 #include <regex>
@@ -85,7 +86,7 @@ TEST_CASE("every command but configure and groups needs an existing group") {
   auto r = f.run({"pause", "-g", "nope"});
   CHECK(r.code == 1);
   CHECK(contains(r.err, "ERROR: There is no configured group called 'nope'."));
-  CHECK(contains(r.err, "  (there are no existing groups)"));
+  CHECK(contains(r.err, " (there are no groups yet)\n"));
   f.put("couchbase/cbes/g1/config", "x");
   f.put("couchbase/cbes/g2/config", "x");
   for (const std::string cmd : {"get-config", "resume", "status", "checkpoint-clear",
@@ -99,7 +100,8 @@ TEST_CASE("every command but configure and groups needs an existing group") {
     INFO(cmd << ": " << r.err);
     CHECK(r.code == 1);
     CHECK(contains(r.err, "ERROR: There is no configured group called 'nope'."));
-    CHECK(contains(r.err, "\n  g1\n  g2\n"));
+    CHECK(contains(r.err, "or use one of the existing groups: g1, g2\n"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
   CHECK_FALSE(f.get("couchbase/cbes/nope/control"));
 }
@@ -287,4 +289,60 @@ TEST_CASE("without a subcommand it lists them, --help and --version exit 0") {
   r = consul_fixture::run_raw({cli(), "pause", "--help"});
   CHECK(r.code == 0);
   CHECK(contains(r.out, "--group"));
+}
+
+TEST_CASE("an https agent: the CA of consul.toml verifies it, a wrong CA or host name is refused") {
+  cbes::test::pki p("consul-cli");
+  cbes::testkit::consul_agent_options ao;
+  ao.tls_cert_file = p.file("server.pem");
+  ao.tls_key_file = p.file("server.key");
+  cbes::testkit::consul_agent agent(ao);
+  agent.start();
+  const auto dir = fresh_dir("tls");
+  const auto port = std::to_string(agent.port());
+  auto toml = [&](const std::string& ca, bool verify_host) {
+    static int n = 0;
+    return write_file(dir / ("consul-" + std::to_string(n++) + ".toml"),
+                      "[consul]\npathToCaCertificate = '" + ca +
+                          "'\nhostnameVerification = " + (verify_host ? "true" : "false") + "\n")
+        .string();
+  };
+  auto groups = [&](const std::string& agent_address, const std::string& consul_toml) {
+    return consul_fixture::run_raw(
+        {cli(), "groups", "--consul-agent=" + agent_address, "-c", consul_toml});
+  };
+
+  auto r = groups("https://localhost:" + port, toml(p.file("ca.pem"), true));
+  INFO(r.err);
+  CHECK(r.code == 0);
+  // The certificate names localhost and 127.0.0.1, not other.example: with the address as the
+  // name checked, a certificate for another name is refused...
+  cbes::testkit::consul_agent_options other = ao;
+  other.tls_cert_file = p.file("other-name.pem");
+  cbes::testkit::consul_agent wrong_name(other);
+  wrong_name.start();
+  const auto wrong_port = std::to_string(wrong_name.port());
+  r = groups("https://127.0.0.1:" + wrong_port, toml(p.file("ca.pem"), true));
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.err) == 1);
+  CHECK(contains(r.err, "ERROR: Failed to connect to Consul at 127.0.0.1:" + wrong_port));
+  CHECK(contains(r.err, "TLS handshake"));
+  // ... unless hostnameVerification = false.
+  r = groups("https://127.0.0.1:" + wrong_port, toml(p.file("ca.pem"), false));
+  INFO(r.err);
+  CHECK(r.code == 0);
+  // Another CA: refused.
+  r = groups("https://localhost:" + port, toml(p.file("other-ca.pem"), true));
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.err) == 1);
+  CHECK(contains(r.err, "TLS handshake"));
+  // Plain http to a TLS port: a clear failure, not a hang.
+  r = groups("localhost:" + port, toml(p.file("ca.pem"), true));
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.err) == 1);
+  // A CA file that does not exist: named.
+  r = groups("https://localhost:" + port, toml((dir / "no-ca.pem").string(), true));
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "no-ca.pem"));
+  CHECK(count_lines(r.err) == 1);
 }

@@ -57,7 +57,8 @@ TEST_CASE("consul config: unknown tables and keys are errors, the token is never
   CHECK_THAT(key.error().what(), Contains("Unrecognized item 'consul.acl' at c.toml:2:1; expected "
                                           "items in this context are: [aclToken, "
                                           "deregisterServiceOnGracefulShutdown, "
-                                          "deregisterCriticalServiceAfter]"));
+                                          "deregisterCriticalServiceAfter, pathToCaCertificate, "
+                                          "hostnameVerification]"));
   auto top = parse_consul_config("[consol]\n", "c.toml", no_environment());
   CHECK_THAT(top.error().what(), Contains("Unrecognized item 'consol' at c.toml:1:1"));
   auto token =
@@ -76,4 +77,25 @@ TEST_CASE("consul config: the example consul.toml loads") {
   CHECK(r->deregister_critical_service_after == 168h);
   auto missing = load_consul_config(CBES_SOURCE_DIR "/examples/none.toml", no_environment());
   CHECK_THAT(missing.error().what(), Contains("none.toml: the file does not exist"));
+}
+
+TEST_CASE("consul config: pathToCaCertificate must name a file, hostnameVerification a boolean") {
+  auto none = parse_consul_config("[consul]\n", "c.toml", no_environment());
+  REQUIRE(none);
+  CHECK(none->ca_certificate.empty());
+  CHECK(none->hostname_verification);
+  // A file that exists (this source file stands in for a PEM: only its existence is checked here).
+  const std::string file = CBES_SOURCE_DIR "/tests/unit/config/consul_config_test.cpp";
+  auto ok = parse_consul_config(
+      "[consul]\npathToCaCertificate = '" + file + "'\nhostnameVerification = false\n", "c.toml",
+      no_environment());
+  REQUIRE(ok);
+  CHECK(ok->ca_certificate == std::filesystem::path(file));
+  CHECK_FALSE(ok->hostname_verification);
+  auto missing = parse_consul_config("[consul]\npathToCaCertificate = '/no/such/ca.pem'\n",
+                                     "c.toml", no_environment());
+  REQUIRE_FALSE(missing);
+  CHECK_THAT(missing.error().what(),
+             Contains("consul.pathToCaCertificate at c.toml:2:1: file '/no/such/ca.pem' does "
+                      "not exist"));
 }

@@ -29,6 +29,11 @@ struct consul_config {
   // `deregisterCriticalServiceAfter`, sent to Consul in whole seconds. Default 168h: the value the
   // Java connector documents and ships (its code default, 72h, disagrees with its own docs).
   std::chrono::seconds deregister_critical_service_after = std::chrono::hours(168);
+  // `pathToCaCertificate` (cbes only): PEM CA for an https:// agent; empty = the system's CAs.
+  // Relative to the working directory; must exist.
+  std::filesystem::path ca_certificate{};
+  // `hostnameVerification` (cbes only): the agent's certificate must name its host.
+  bool hostname_verification = true;
   std::vector<std::string> warnings{};
 };
 

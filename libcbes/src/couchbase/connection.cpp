@@ -105,6 +105,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
   std::vector<std::shared_ptr<pending>> room_waiters;  // execute() calls waiting for room
   bool writing = false;
   std::unordered_map<std::uint32_t, std::shared_ptr<pending>> in_flight;
+  std::optional<error> ended_with;  // why the connection ended (complete_all), for bootstrap
   std::uint32_t last_opaque = 0;
   bool open = false;
   // Atomic: read by liveness checks that may run on another thread than the read loop.
@@ -395,10 +396,15 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
       co_return make_error(errc::timeout,
                            "bootstrap of " + where() + " timed out during " + name + " (after " +
                                std::to_string(opts.bootstrap_timeout.count()) + " ms)");
-    // A bootstrap step changes nothing worth knowing about: the connection just failed.
-    if (!r && r.error().code == errc::ambiguous)
-      co_return make_error(errc::connection_closed, "bootstrap of " + where() + " failed during " +
-                                                        name + ": " + r.error().message);
+    // A bootstrap step changes nothing worth knowing about: the connection just failed, and
+    // why (a malformed frame is a protocol error) is what the caller needs.
+    if (!r && r.error().code == errc::ambiguous) {
+      error e = ended_with && ended_with->code
+                    ? *ended_with
+                    : make_error(errc::connection_closed, r.error().message);
+      e.message = "bootstrap of " + where() + " failed during " + name + ": " + e.message;
+      co_return e;
+    }
     co_return r;
   }
 
@@ -583,6 +589,8 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
   // A request already written may have been acted on: its outcome is unknown (`ambiguous`), and
   // only its sender knows whether repeating it is safe. One never written was not applied.
   void complete_all(const error& e) {
+    if (!ended_with)
+      ended_with = e;
     auto waiting = std::move(in_flight);
     in_flight.clear();
     room_waiters.clear();

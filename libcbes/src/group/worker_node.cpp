@@ -239,7 +239,9 @@ asio::awaitable<void> worker_node::shutdown() {
     co_return;
   p->closing = true;
   p->wake.cancel();
-  // Stop streaming first (checkpoints saved), then let go of the endpoint and the group.
+  // Stop streaming first (checkpoints saved), then let go of the endpoint and the group. No
+  // grant may start anything once the stop has begun.
+  p->service->leave();
   const auto streamed =
       p->armed && p->armed->running() ? p->armed->vbuckets() : std::vector<std::uint16_t>{};
   co_await p->service->stop_streaming("[]");

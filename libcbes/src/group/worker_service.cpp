@@ -158,6 +158,15 @@ void worker_service::install(rpc_server& server) {
   add_methods(server, [this](method fn) { return handler(fn); });
 }
 
+void worker_service::leave() {
+  leaving_ = true;
+}
+
+error worker_service::refuse_leaving() {
+  return make_error(errc::invalid_argument,
+                    "this worker is leaving the group: it starts nothing any more");
+}
+
 void worker_service::kill() {
   kill(std::chrono::system_clock::now());
 }
@@ -257,6 +266,8 @@ asio::awaitable<result<std::string>> worker_service::start_streaming(std::string
   auto share = membership_of((*a)[0]);
   if (!share)
     co_return share.error();
+  if (leaving_)
+    co_return refuse_leaving();
   const auto before = now_streaming();
   if (streamer_->running())
     co_await streamer_->stop();
@@ -318,6 +329,8 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
       co_return parsed.error();
     share = *parsed;
   }
+  if (leaving_)
+    co_return refuse_leaving();
   if (auto ok = accept_generation(req->generation); !ok)
     co_return ok.error();
   std::string config(cfg->as_string());

@@ -273,3 +273,42 @@ TEST_CASE("a connector that cannot start makes the grant fail with its reason") 
   CHECK(r.find("[group] name is missing") != std::string::npos);
   CHECK(f.call("worker.stopped") == R"("result":true)");
 }
+
+TEST_CASE("a leaving worker refuses grants and starts, so a racing grant starts nothing") {
+  fixture f;
+  f.call("worker.grant", grant(1, "[0,1]"));
+  f.service->leave();
+  CHECK(f.call("worker.grant", grant(2, "[2,3]")).find("is leaving the group") !=
+        std::string::npos);
+  CHECK(f.call("worker.startStreaming", R"([{"memberNumber":1,"clusterSize":2},"cfg"])")
+            .find("is leaving the group") != std::string::npos);
+  CHECK(f.s->vbuckets() == std::vector<std::uint16_t>{0, 1});
+  // What streams still stops (and releases still work: the leader may take vbuckets back).
+  CHECK(f.call("worker.release", release(2, "[0]")) ==
+        R"("result":{"released":[0],"vbuckets":[1]})");
+  CHECK(f.call("worker.stopStreaming") == R"("result":null)");
+  CHECK(f.s->calls == std::vector<std::string>{"start", "release", "stop"});
+}
+
+TEST_CASE("every change of what streams is logged with its vbuckets and time") {
+  std::vector<std::string> lines;
+  auto s = std::make_shared<recording_streamer>();
+  auto service =
+      std::make_shared<worker_service>(s, [&](std::string_view level, std::string_view line) {
+        lines.push_back(std::string(level) + " " + std::string(line));
+      });
+  rpc_methods methods;
+  service->install(methods);
+  asio::io_context io;
+  auto call = [&](const std::string& method, const std::string& params) {
+    cbes::test::run(io, methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method +
+                                       R"(","params":)" + params + "}"));
+  };
+  call("worker.grant", grant(1, "[0,1,2,5]"));
+  call("worker.release", release(2, "[1]"));
+  service->kill(std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)));
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].starts_with("info streaming started: vbuckets 0-2,5 (4) at unix ms "));
+  CHECK(lines[1].starts_with("info streaming stopped: vbuckets 1 (1) at unix ms "));
+  CHECK(lines[2] == "info streaming stopped: vbuckets 0,2,5 (3) at unix ms 1234");
+}

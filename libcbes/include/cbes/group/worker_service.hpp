@@ -120,6 +120,11 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   void install(rpc_methods& methods);
   void install(rpc_server& server);
 
+  // The worker is leaving the group (a graceful shutdown): from now on worker.grant and
+  // worker.startStreaming are refused, so a grant that races the shutdown's stop_streaming
+  // cannot start streams the shutdown would not stop.
+  void leave();
+
   // The kill switch: stops streaming at once (streamer::abort) and forgets the assignment.
   // `writes_ended` is when the streamer stopped writing, for worker.streamHistory (the write
   // gate may have closed before the kill switch's timer ran).
@@ -151,6 +156,7 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   std::function<boost::asio::awaitable<result<std::string>>(std::string)> handler(method fn);
   result<void> accept_generation(std::uint64_t g);
   std::vector<std::uint16_t> now_streaming() const;
+  static error refuse_leaving();
   void note_change(const std::vector<std::uint16_t>& before,
                    const std::vector<std::uint16_t>& after,
                    std::chrono::system_clock::time_point began = {},
@@ -160,6 +166,7 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   std::function<void(std::string_view, std::string_view)> log_;
   std::uint64_t generation_ = 0;
   bool paused_ = false;
+  bool leaving_ = false;
   std::optional<membership> membership_;
   std::string config_;  // the config text the streamer runs with
   std::map<std::uint16_t, std::uint64_t> starts_;

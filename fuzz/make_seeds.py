@@ -144,3 +144,18 @@ consul = [
                         '"responses":[{"jsonrpc":"2.0","id":"0","result":true,"timestamp":1}]}')]
 for sel, name, data in consul:
     write("consul_json", name, bytes([sel]) + data.encode())
+
+# Raw HTTP responses: first byte = piece size - 1.
+http = [
+    ("consul-kv", b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Consul-Index: 42\r\n"
+     b"X-Consul-Knownleader: true\r\nX-Consul-Lastcontact: 0\r\nContent-Length: 92\r\n\r\n"
+     b'[{"LockIndex":0,"Key":"k","Flags":0,"Value":"dg==","CreateIndex":5,"ModifyIndex":42}]      '),
+    ("consul-chunked", b"HTTP/1.1 200 OK\r\nX-Consul-Index: 7\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"4\r\n[\"a\"\r\n1\r\n]\r\n0\r\n\r\n"),
+    ("es-root", b"HTTP/1.1 200 OK\r\nX-Elastic-Product: Elasticsearch\r\nContent-Type: application/json"
+     b"\r\nContent-Length: 75\r\n\r\n"
+     b'{"version":{"number":"8.13.4"},"tagline":"You Know, for Search"}          '),
+    ("es-close-delimited", b"HTTP/1.0 503 Service Unavailable\r\n\r\n{\"error\":\"x\"}"),
+]
+for i, (name, data) in enumerate(http):
+    write("http_response", name, bytes([(i * 37) % 256]) + data)

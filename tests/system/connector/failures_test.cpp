@@ -4,6 +4,8 @@
 
 #include <csignal>
 
+#include "cbes/util/base64.hpp"
+
 using namespace connector_st;
 
 namespace {
@@ -127,4 +129,56 @@ TEST_CASE("every program's --version names the version and the commit it was bui
                                  (describe.empty() ? "" : " (" + describe + ")") + "\n";
     CHECK(r.out == expected);
   }
+}
+
+TEST_CASE("cbes never shows its passwords: not in its logs, metrics, /info or any endpoint") {
+  const std::string cb_secret = "cb-secret-5f1d9a";
+  const std::string es_secret = "es-secret-77c2e0";
+  sandbox sb(200,
+             {"--password=" + cb_secret, "--es-username=elastic", "--es-password=" + es_secret});
+  const auto dir = fresh_dir("secrets");
+  config_options o;
+  o.couchbase_password = cb_secret;
+  const auto path = write_config(dir, sb, o);
+  {  // Elasticsearch with basic auth: a user in the config, the password in its file
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::ofstream(path) << std::regex_replace(
+        ss.str(), std::regex("pathToPassword = 'secrets/elasticsearch-password.toml'"),
+        "username = 'elastic'\npathToPassword = 'secrets/elasticsearch-password.toml'");
+    std::ofstream(dir / "secrets" / "elasticsearch-password.toml")
+        << "password = '" << es_secret << "'\n";
+  }
+  auto cbes = start_cbes(path);
+  auto metrics = cbes->wait_for(std::regex("metrics: (http://[0-9.]+:[0-9]+)/metrics"));
+  REQUIRE(metrics);
+  const std::string url = (*metrics)[1];
+  INFO(cbes->errors());
+  REQUIRE(cbes->wait_for(std::regex("ready: streaming")));
+  const cbes::testkit::http_headers auth{
+      {"Authorization", "Basic " + cbes::util::base64_encode("elastic:" + es_secret)}};
+  auto count = [&](const std::string& index) -> long {
+    cbes::testkit::http_request(sb.es, "POST", "/" + index + "/_refresh", {}, auth);
+    auto r = cbes::testkit::http_request(sb.es, "GET", "/" + index + "/_count", {}, auth);
+    std::smatch m;
+    return r && r->status == 200 && std::regex_search(r->body, m, std::regex("\"count\":([0-9]+)"))
+               ? std::stol(m[1])
+               : 0;
+  };
+  REQUIRE(eventually([&] { return count("airlines") + count("etc") == 200; }));
+  std::string everything;
+  for (const auto* target : {"/", "/info", "/health", "/ready", "/metrics", "/metrics/dropwizard",
+                             "/metrics/prometheus"}) {
+    auto r = cbes::testkit::http_request(url, "GET", target);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    everything += r->body;
+  }
+  cbes->signal(SIGTERM);
+  CHECK(cbes->wait_exit(30s) == 0);
+  everything += cbes->output() + cbes->errors();
+  CHECK(everything.find("<redacted>") != std::string::npos);  // the effective config was logged
+  CHECK(everything.find(cb_secret) == std::string::npos);
+  CHECK(everything.find(es_secret) == std::string::npos);
 }

@@ -487,6 +487,17 @@ TEST_CASE("chaos: seeded faults over three workers lose no document and never ov
     return std::chrono::milliseconds(lo + rng() % (hi - lo));
   };
 
+  // Uploads the group's config again after Consul lost it; until that works, once a second.
+  bool config_lost = false;
+  std::function<void()> reconfigure = [&] {
+    if (!config_lost)
+      return;
+    if (t.cli({"configure", "--input=" + (t.dir_ / "connector.toml").string()}, 15s).code == 0)
+      config_lost = false;
+    else
+      later(1s, reconfigure);
+  };
+
   // The fault menu: each entry injects one fault (and schedules its end).
   using fault = std::function<bool()>;
   auto worker_target = [&]() -> incarnation* {
@@ -576,15 +587,10 @@ TEST_CASE("chaos: seeded faults over three workers lose no document and never ov
          const auto down = 200 + rng() % 2000;
          if (t.control("/consul/restart?keep_data=false&down_ms=" + std::to_string(down)) != 200)
            return false;
-         // The operator puts the group's config back (the checkpoints live in Couchbase).
-         later(std::chrono::milliseconds(down + 500), [&t] {
-           for (int i = 0; i < 20; ++i) {
-             auto o = t.cli({"configure", "--input=" + (t.dir_ / "connector.toml").string()});
-             if (o.code == 0)
-               return;
-             std::this_thread::sleep_for(500ms);
-           }
-         });
+         // The operator puts the group's config back (the checkpoints live in Couchbase), trying
+         // again each second while other faults make Consul refuse.
+         config_lost = true;
+         later(std::chrono::milliseconds(down + 500), reconfigure);
          return true;
        }},
       {"elasticsearch 429/503 burst",
@@ -690,8 +696,12 @@ TEST_CASE("chaos: seeded faults over three workers lose no document and never ov
   // The faults stop: every pending end runs now, dead workers come back.
   std::sort(undo.begin(), undo.end(),
             [](const pending& a, const pending& b) { return a.at < b.at; });
-  for (auto& u : undo)
-    u.run();
+  {
+    auto ends = std::move(undo);
+    undo.clear();
+    for (auto& u : ends)
+      u.run();
+  }
   // What a count-based fault has left unspent ends too.
   for (const auto* off :
        {"/consul/freeze?on=false", "/consul/lose-leader?lost=false",
@@ -699,6 +709,15 @@ TEST_CASE("chaos: seeded faults over three workers lose no document and never ov
         "/elasticsearch/fail-requests?count=0", "/elasticsearch/fail-items?count=0",
         "/elasticsearch/drop-responses?count=0", "/couchbase/fail-ops?count=0"})
     t.control(off);
+  // With Consul healthy again, a config it lost is uploaded for good.
+  for (int i = 0; i < 60 && config_lost; ++i) {
+    undo.clear();  // reconfigure's own retries: this loop does them
+    reconfigure();
+    if (config_lost)
+      std::this_thread::sleep_for(1s);
+  }
+  REQUIRE_FALSE(config_lost);
+  undo.clear();
   t.stop_writer();
   const auto faults_ended_ms = unix_ms();
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -172,9 +173,8 @@ void worker_service::kill() {
 }
 
 void worker_service::kill(std::chrono::system_clock::time_point writes_ended) {
-  const auto before = now_streaming();
   streamer_->abort();
-  note_change(before, {}, {}, writes_ended);
+  note_change({}, {}, writes_ended);
   membership_.reset();
   paused_ = true;
 }
@@ -247,10 +247,9 @@ asio::awaitable<result<std::string>> worker_service::stopped(std::string) {
 }
 
 asio::awaitable<result<std::string>> worker_service::stop_streaming(std::string) {
-  const auto before = now_streaming();
   if (streamer_->running())
     co_await streamer_->stop();
-  note_change(before, now_streaming());
+  note_change(now_streaming());
   membership_.reset();
   paused_ = true;
   co_return std::string("null");
@@ -268,13 +267,12 @@ asio::awaitable<result<std::string>> worker_service::start_streaming(std::string
     co_return share.error();
   if (leaving_)
     co_return refuse_leaving();
-  const auto before = now_streaming();
   if (streamer_->running())
     co_await streamer_->stop();
-  note_change(before, {});
+  note_change({});
   std::string config((*a)[1].as_string());
   auto started = co_await streamer_->start(config, {}, *share);
-  note_change({}, now_streaming(), began);
+  note_change(now_streaming(), began);
   if (!started)
     co_return started.error();
   config_ = std::move(config);
@@ -297,9 +295,8 @@ asio::awaitable<result<std::string>> worker_service::release(std::string params)
                           std::back_inserter(mine));
   }
   if (!mine.empty()) {
-    const auto before = now_streaming();
     auto r = co_await streamer_->release(mine);
-    note_change(before, now_streaming());
+    note_change(now_streaming());
     if (!r)
       co_return r.error();
   }
@@ -342,12 +339,12 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
     std::sort(want.begin(), want.end());
     want.erase(std::unique(want.begin(), want.end()), want.end());
     co_await streamer_->stop();
-    note_change(now, {});
+    note_change({});
   }
   if (!streamer_->running()) {
     if (!want.empty()) {
       auto started = co_await streamer_->start(config, want, std::nullopt);
-      note_change({}, now_streaming(), began);
+      note_change(now_streaming(), began);
       if (!started)
         co_return started.error();
     }
@@ -359,7 +356,7 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
                         std::back_inserter(missing));
     if (!missing.empty()) {
       auto added = co_await streamer_->add(missing);
-      note_change(now, now_streaming(), began);
+      note_change(now_streaming(), began);
       if (!added)
         co_return added.error();
     }
@@ -375,10 +372,12 @@ std::vector<std::uint16_t> worker_service::now_streaming() const {
   return streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{};
 }
 
-void worker_service::note_change(const std::vector<std::uint16_t>& before,
-                                 const std::vector<std::uint16_t>& after,
+void worker_service::note_change(const std::vector<std::uint16_t>& after,
                                  std::chrono::system_clock::time_point began,
                                  std::chrono::system_clock::time_point ended) {
+  // Against what was last recorded, not what a handler saw before its co_await: handlers
+  // interleave (a kill switch during a release), and each change must be recorded once.
+  const auto before = std::exchange(recorded_, after);
   // Both sorted: one merge pass finds what started and what stopped.
   std::vector<std::uint16_t> started;
   std::vector<std::uint16_t> stopped;

@@ -4,10 +4,16 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "cbes/group/rpc.hpp"
 #include "cbes/group/worker_service.hpp"
@@ -311,4 +317,42 @@ TEST_CASE("every change of what streams is logged with its vbuckets and time") {
   CHECK(lines[0].starts_with("info streaming started: vbuckets 0-2,5 (4) at unix ms "));
   CHECK(lines[1].starts_with("info streaming stopped: vbuckets 1 (1) at unix ms "));
   CHECK(lines[2] == "info streaming stopped: vbuckets 0,2,5 (3) at unix ms 1234");
+}
+
+TEST_CASE("a kill switch during a release is recorded once, not again when the release ends") {
+  // A release whose streamer call suspends until the test lets it go.
+  struct slow_release : recording_streamer {
+    std::optional<asio::steady_timer> gate;
+    asio::awaitable<result<void>> release(std::vector<std::uint16_t> v) override {
+      gate.emplace(co_await asio::this_coro::executor, std::chrono::hours(1));
+      boost::system::error_code ec;
+      co_await gate->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_return co_await recording_streamer::release(std::move(v));
+    }
+  };
+  std::vector<std::string> lines;
+  auto s = std::make_shared<slow_release>();
+  auto service = std::make_shared<worker_service>(
+      s, [&](std::string_view, std::string_view line) { lines.emplace_back(line); });
+  rpc_methods methods;
+  service->install(methods);
+  asio::io_context io;
+  auto call = [&](const std::string& method, const std::string& params) {
+    return methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method + R"(","params":)" +
+                          params + "}");
+  };
+  cbes::test::run(io, call("worker.grant", grant(1, "[0,1,2]")));
+  bool released = false;
+  asio::co_spawn(io, call("worker.release", release(2, "[1]")),
+                 [&](std::exception_ptr, std::string) { released = true; });
+  io.restart();
+  while (!s->gate)
+    io.run_one();
+  service->kill(std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)));
+  s->gate->cancel();
+  while (!released)
+    io.run_one();
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].starts_with("streaming started: vbuckets 0-2 (3) at unix ms "));
+  CHECK(lines[1] == "streaming stopped: vbuckets 0-2 (3) at unix ms 1234");
 }

@@ -157,8 +157,8 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   result<void> accept_generation(std::uint64_t g);
   std::vector<std::uint16_t> now_streaming() const;
   static error refuse_leaving();
-  void note_change(const std::vector<std::uint16_t>& before,
-                   const std::vector<std::uint16_t>& after,
+  // Records (history, counters, log) how `after` differs from what was last recorded.
+  void note_change(const std::vector<std::uint16_t>& after,
                    std::chrono::system_clock::time_point began = {},
                    std::chrono::system_clock::time_point ended = {});
 
@@ -168,7 +168,8 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   bool paused_ = false;
   bool leaving_ = false;
   std::optional<membership> membership_;
-  std::string config_;  // the config text the streamer runs with
+  std::string config_;                   // the config text the streamer runs with
+  std::vector<std::uint16_t> recorded_;  // what streams, as last recorded by note_change
   std::map<std::uint16_t, std::uint64_t> starts_;
   std::map<std::uint16_t, std::uint64_t> stops_;
   struct change {

@@ -330,13 +330,13 @@ TEST_CASE("a kill switch during a release is recorded once, not again when the r
       co_return co_await recording_streamer::release(std::move(v));
     }
   };
+  asio::io_context io;  // first: it must outlive the streamer's timer
   std::vector<std::string> lines;
   auto s = std::make_shared<slow_release>();
   auto service = std::make_shared<worker_service>(
       s, [&](std::string_view, std::string_view line) { lines.emplace_back(line); });
   rpc_methods methods;
   service->install(methods);
-  asio::io_context io;
   auto call = [&](const std::string& method, const std::string& params) {
     return methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method + R"(","params":)" +
                           params + "}");

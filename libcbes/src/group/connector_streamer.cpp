@@ -107,8 +107,10 @@ asio::awaitable<void> connector_streamer::stop() {
   auto w = std::exchange(worker_, nullptr);
   if (!w)
     co_return;
+  draining_ = w;
   w->stop();
   auto end = co_await w->wait();
+  draining_.reset();
   written_before_ += acknowledged(*w);
   if (!end && log_)
     log_("warning", "the connector stopped with an error: " + end.error().what());
@@ -130,7 +132,11 @@ bool connector_streamer::running() const {
 }
 
 std::vector<std::uint16_t> connector_streamer::vbuckets() const {
-  return worker_ ? worker_->vbuckets() : std::vector<std::uint16_t>{};
+  if (worker_)
+    return worker_->vbuckets();
+  // A graceful stop still writes (in-flight batches, checkpoints) until it ends: those vbuckets
+  // are still this worker's. An abort fences writes at once: its vbuckets are not.
+  return draining_ ? draining_->vbuckets() : std::vector<std::uint16_t>{};
 }
 
 }  // namespace cbes::group

@@ -173,6 +173,14 @@ asio::awaitable<result<std::shared_ptr<worker_node>>> worker_node::start(
   });
   p->service = std::make_shared<worker_service>(p->armed, p->opts.member.log);
   p->armed->set_service(p->service);
+  p->service->set_fence_clock([weak]() -> std::optional<std::chrono::system_clock::time_point> {
+    auto self = weak.lock();
+    if (!self || !self->presence || self->presence->alive())
+      return std::nullopt;
+    const auto late = std::chrono::steady_clock::now() - self->presence->alive_until();
+    return std::chrono::system_clock::now() -
+           std::max(late, std::chrono::steady_clock::duration::zero());
+  });
   p->server = p->make_server();
   auto bound = co_await p->bind(p->server);
   if (!bound) {

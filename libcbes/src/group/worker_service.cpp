@@ -187,8 +187,7 @@ std::string worker_service::status_json() const {
   else
     o["membership"] = nullptr;
   o["generation"] = generation_;
-  o["vbuckets"] =
-      to_json(streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{});
+  o["vbuckets"] = to_json(streamer_->vbuckets());
   o["paused"] = paused_;
   o["configDigest"] = config_.empty() ? std::string() : config_digest(config_);
   return json::serialize(o);
@@ -243,7 +242,7 @@ asio::awaitable<result<std::string>> worker_service::sleep(std::string params) {
 }
 
 asio::awaitable<result<std::string>> worker_service::stopped(std::string) {
-  co_return std::string(streamer_->running() && !streamer_->vbuckets().empty() ? "false" : "true");
+  co_return std::string(streamer_->vbuckets().empty() ? "true" : "false");
 }
 
 asio::awaitable<result<std::string>> worker_service::stop_streaming(std::string) {
@@ -300,7 +299,7 @@ asio::awaitable<result<std::string>> worker_service::release(std::string params)
     if (!r)
       co_return r.error();
   }
-  const auto left = streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{};
+  const auto left = streamer_->vbuckets();
   if (left.empty())
     paused_ = true;
   json::object out;
@@ -364,12 +363,11 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
   if (share)
     membership_ = share;
   paused_ = false;
-  co_return vbuckets_answer(streamer_->running() ? streamer_->vbuckets()
-                                                 : std::vector<std::uint16_t>{});
+  co_return vbuckets_answer(streamer_->vbuckets());
 }
 
 std::vector<std::uint16_t> worker_service::now_streaming() const {
-  return streamer_->running() ? streamer_->vbuckets() : std::vector<std::uint16_t>{};
+  return streamer_->vbuckets();
 }
 
 void worker_service::note_change(const std::vector<std::uint16_t>& after,
@@ -397,6 +395,10 @@ void worker_service::note_change(const std::vector<std::uint16_t>& after,
       t = now;
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   };
+  // A stop that ends after the fence closed: nothing was written after the fence.
+  if (ended == std::chrono::system_clock::time_point{} && !stopped.empty() && fence_clock_)
+    if (auto fenced = fence_clock_(); fenced && *fenced < now)
+      ended = *fenced;
   const auto stopped_at = ms(ended);
   const auto started_at = ms(began);
   if (log_) {

@@ -356,3 +356,50 @@ TEST_CASE("a kill switch during a release is recorded once, not again when the r
   CHECK(lines[0].starts_with("streaming started: vbuckets 0-2 (3) at unix ms "));
   CHECK(lines[1] == "streaming stopped: vbuckets 0-2 (3) at unix ms 1234");
 }
+
+TEST_CASE("while a graceful stop still finishes its writes, worker.status lists its vbuckets") {
+  // A stop that takes its time, reporting its vbuckets until it has ended (as a connector
+  // draining in-flight batches and saving checkpoints does).
+  struct slow_stop : recording_streamer {
+    std::optional<asio::steady_timer> gate;
+    asio::awaitable<void> stop() override {
+      on = false;  // not running any more, but still writing
+      gate.emplace(co_await asio::this_coro::executor, std::chrono::hours(1));
+      boost::system::error_code ec;
+      co_await gate->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      vbs.clear();
+    }
+  };
+  asio::io_context io;  // first: it must outlive the streamer's timer
+  std::vector<std::string> lines;
+  auto s = std::make_shared<slow_stop>();
+  auto service = std::make_shared<worker_service>(
+      s, [&](std::string_view, std::string_view line) { lines.emplace_back(line); });
+  // The fence closed at 1234 ms: the stop is dated then, not when it ends.
+  service->set_fence_clock(
+      [] { return std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)); });
+  rpc_methods methods;
+  service->install(methods);
+  auto call = [&](const std::string& method, const std::string& params) {
+    return methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method + R"(","params":)" +
+                          params + "}");
+  };
+  cbes::test::run(io, call("worker.grant", grant(1, "[0,1]")));
+  bool stopped = false;
+  asio::co_spawn(io, call("worker.stopStreaming", "[]"),
+                 [&](std::exception_ptr, std::string) { stopped = true; });
+  io.restart();
+  while (!s->gate)
+    io.run_one();
+  CHECK(service->status_json().find(R"("vbuckets":[0,1])") != std::string::npos);
+  CHECK(cbes::test::run(io, call("worker.stopped", "[]")).find(R"("result":false)") !=
+        std::string::npos);
+  s->gate->cancel();
+  while (!stopped)
+    io.run_one();
+  CHECK(service->status_json().find(R"("vbuckets":[])") != std::string::npos);
+  CHECK(cbes::test::run(io, call("worker.stopped", "[]")).find(R"("result":true)") !=
+        std::string::npos);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1] == "streaming stopped: vbuckets 0-1 (2) at unix ms 1234");
+}

@@ -59,6 +59,9 @@ class connector_streamer : public streamer {
   std::shared_ptr<metrics::connector_metrics> meters_;
   std::shared_ptr<connector::worker> worker_;
   std::shared_ptr<connector::worker> stopping_;  // aborted by the kill switch, still draining
+  // Stopped gracefully and still finishing its writes: its vbuckets are still reported (a new
+  // leader must not hand them out before the stop has ended).
+  std::shared_ptr<connector::worker> draining_;
   std::function<bool()> gate_;
   // What the connectors that ended wrote; the running one's count is added on reading.
   std::uint64_t written_before_ = 0;

@@ -92,6 +92,8 @@ class streamer {
   // Immediate stop for the kill switch: no more writes, whatever is in flight.
   virtual void abort() = 0;
   virtual bool running() const = 0;
+  // Every vbucket this process may still write for: while running, and during a graceful stop
+  // until it ends (worker.status reports them, so no leader hands them out meanwhile).
   virtual std::vector<std::uint16_t> vbuckets() const = 0;
   // Asked before every write from now on: false, and nothing more may be written (the
   // member's kill switch as a fence). Streamers that do not write may ignore it.
@@ -124,6 +126,12 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
   // worker.startStreaming are refused, so a grant that races the shutdown's stop_streaming
   // cannot start streams the shutdown would not stop.
   void leave();
+
+  // When the worker's writes were fenced (its membership lapsed), nullopt while they are not.
+  // A stop recorded later is dated then: no write happened after it.
+  void set_fence_clock(std::function<std::optional<std::chrono::system_clock::time_point>()> f) {
+    fence_clock_ = std::move(f);
+  }
 
   // The kill switch: stops streaming at once (streamer::abort) and forgets the assignment.
   // `writes_ended` is when the streamer stopped writing, for worker.streamHistory (the write
@@ -164,6 +172,7 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
 
   std::shared_ptr<streamer> streamer_;
   std::function<void(std::string_view, std::string_view)> log_;
+  std::function<std::optional<std::chrono::system_clock::time_point>()> fence_clock_;
   std::uint64_t generation_ = 0;
   bool paused_ = false;
   bool leaving_ = false;

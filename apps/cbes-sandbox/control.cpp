@@ -8,12 +8,15 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -271,6 +274,8 @@ std::vector<action> couchbase_actions(testkit::couchbase_cluster* cb, std::strin
 }
 
 std::vector<action> consul_actions(testkit::consul_agent* consul) {
+  // Counts restarts; each restart's wait knows its number (handlers may run on several threads).
+  auto restarts = std::make_shared<std::atomic<std::uint64_t>>(0);
   return {
       {"consul", "fail-requests",
        "count=N [status=500]: the next N requests fail (500 \"No cluster leader\", 503, 429)",
@@ -312,16 +317,21 @@ std::vector<action> consul_actions(testkit::consul_agent* consul) {
        "on the same port after down_ms, with its KV, sessions and services kept (TTL timers start "
        "over) or lost (empty, index starts low)",
        false,
-       [consul](const params& p, const asio::any_io_executor& ex) {
+       [consul, restarts](const params& p, const asio::any_io_executor& ex) {
          const bool keep = p.boolean("keep_data", true);
          const auto down = p.integer("down_ms", 0, 600'000, 1000);
          consul->shut_down(keep);
+         // Only the latest restart brings the agent back: an earlier one still waiting would
+         // otherwise end this outage before its down_ms.
+         const auto epoch = ++*restarts;
          asio::co_spawn(
              ex,
-             [consul, down]() -> asio::awaitable<void> {
+             [consul, down, restarts, epoch]() -> asio::awaitable<void> {
                asio::steady_timer timer(co_await asio::this_coro::executor,
                                         std::chrono::milliseconds(down));
                co_await timer.async_wait(asio::use_awaitable);
+               if (restarts->load() != epoch)
+                 co_return;
                try {
                  consul->start();
                } catch (const std::exception& e) {

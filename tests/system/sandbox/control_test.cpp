@@ -13,6 +13,7 @@
 
 #include "cbes/couchbase/cluster.hpp"
 #include "cbes/testkit/http_client.hpp"
+#include "support/eventually.hpp"
 #include "support/process.hpp"
 #include "support/run_coroutine.hpp"
 
@@ -177,6 +178,18 @@ TEST_CASE("sandbox control: injected faults change what the fakes answer, then e
       CHECK(kv->status == 404);
       CHECK(sessions->body == "[]");
     }
+  }
+  SECTION("Consul: a restart while another is still down lasts its own down_ms") {
+    CHECK(sb.call("POST", "/consul/restart?down_ms=100").status == 200);
+    // The second outage starts after this instant, so the port cannot answer again before
+    // 1.5 s from it — unless the first restart's wait (100 ms) brings the agent back early.
+    const auto second = std::chrono::steady_clock::now();
+    CHECK(sb.call("POST", "/consul/restart?down_ms=1500").status == 200);
+    // The signal: the port answers again.
+    REQUIRE(cbes::test::eventually(
+        [&] { return cbes::testkit::http_request(sb.consul, "GET", "/v1/kv/x").has_value(); },
+        std::chrono::seconds(10), std::chrono::milliseconds(20)));
+    CHECK(std::chrono::steady_clock::now() - second >= std::chrono::milliseconds(1500));
   }
 }
 

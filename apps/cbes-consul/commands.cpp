@@ -24,6 +24,7 @@
 #include "cbes/config/conversions.hpp"
 #include "cbes/couchbase/cluster.hpp"
 #include "cbes/group/layout.hpp"
+#include "cbes/group/plan.hpp"
 #include "cbes/group/rpc.hpp"
 #include "cbes/util/go_duration.hpp"
 #include "consul/client.hpp"
@@ -345,11 +346,15 @@ worker_status parse_worker_status(std::string endpoint, const std::string& resul
     w.generation = g->as_int64();
   else if (g && g->is_uint64())
     w.generation = std::numeric_limits<std::int64_t>::max();
+  // Kept sorted and once each, whatever order the worker listed them in; an entry that is
+  // not a vbucket number (0-65535) is not one the worker can stream, so it is left out.
   if (const auto* vb = o.if_contains("vbuckets"); vb && vb->is_array()) {
-    std::vector<std::int64_t> list;
+    std::vector<std::uint16_t> list;
     for (const auto& e : vb->as_array())
-      if (e.is_int64())
-        list.push_back(e.as_int64());
+      if (e.is_int64() && e.as_int64() >= 0 && e.as_int64() <= 0xffff)
+        list.push_back(static_cast<std::uint16_t>(e.as_int64()));
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
     w.vbuckets = std::move(list);
   }
   if (const auto* p = o.if_contains("paused"); p && p->is_bool())
@@ -452,24 +457,6 @@ std::optional<serve_address> parse_serve_address(std::string_view text) {
   return a;
 }
 
-std::string vbucket_ranges(std::vector<std::int64_t> vbuckets) {
-  std::sort(vbuckets.begin(), vbuckets.end());
-  vbuckets.erase(std::unique(vbuckets.begin(), vbuckets.end()), vbuckets.end());
-  std::string out;
-  for (std::size_t i = 0; i < vbuckets.size();) {
-    std::size_t j = i;
-    while (j + 1 < vbuckets.size() && vbuckets[j + 1] == vbuckets[j] + 1)
-      ++j;
-    if (!out.empty())
-      out += ',';
-    out += std::to_string(vbuckets[i]);
-    if (j > i)
-      out += '-' + std::to_string(vbuckets[j]);
-    i = j + 1;
-  }
-  return out;
-}
-
 std::string status_text(const group_status& s) {
   std::ostringstream os;
   os << "Group:   " << s.group << '\n'
@@ -491,8 +478,8 @@ std::string status_text(const group_status& s) {
     if (w.paused)
       os << "  paused " << (*w.paused ? "true" : "false");
     if (w.vbuckets)
-      os << "  vbuckets " << (w.vbuckets->empty() ? "none" : vbucket_ranges(*w.vbuckets)) << " ("
-         << w.vbuckets->size() << ")";
+      os << "  vbuckets " << cbes::group::vbucket_ranges(*w.vbuckets) << " (" << w.vbuckets->size()
+         << ")";
     if (w.backlog)
       os << "  backlog " << *w.backlog;
     if (w.written)
@@ -531,7 +518,8 @@ std::string status_json(const group_status& s) {
       e["generation"] = *w.generation;
     if (w.vbuckets) {
       json::array ranges;
-      const auto text = vbucket_ranges(*w.vbuckets);
+      const auto text =
+          w.vbuckets->empty() ? std::string() : cbes::group::vbucket_ranges(*w.vbuckets);
       std::size_t start = 0;
       while (start < text.size()) {
         auto comma = text.find(',', start);

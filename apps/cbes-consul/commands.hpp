@@ -87,7 +87,7 @@ struct worker_status {
   std::int64_t member_number = 0;
   std::int64_t cluster_size = 0;
   std::optional<std::int64_t> generation;
-  std::optional<std::vector<std::int64_t>> vbuckets;
+  std::optional<std::vector<std::uint16_t>> vbuckets;  // sorted, each once
   std::optional<bool> paused;
   std::optional<std::int64_t> backlog;  // DCP events not yet in Elasticsearch
   std::optional<std::int64_t> written;  // documents Elasticsearch acknowledged (a counter)
@@ -132,10 +132,6 @@ struct status_reading {
 // does; errors are values (the dashboard keeps serving through them).
 boost::asio::awaitable<status_reading> read_group_status(consul::client& consul,
                                                          const command_line& command);
-
-// "0-341,683-1023": sorted, each contiguous run as first-last, single vbuckets alone.
-//   vbucket_ranges({0, 1, 2, 5}) == "0-2,5"
-std::string vbucket_ranges(std::vector<std::int64_t> vbuckets);
 
 // The human-readable report (several lines, each ending in '\n').
 std::string status_text(const group_status& status);

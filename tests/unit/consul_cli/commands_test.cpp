@@ -32,7 +32,7 @@ parsed parse(std::vector<std::string> args) {
 }
 
 // A worker that is member 1 of 1 and streams `vbuckets`.
-worker_status sole_member(std::string endpoint, std::vector<std::int64_t> vbuckets) {
+worker_status sole_member(std::string endpoint, std::vector<std::uint16_t> vbuckets) {
   worker_status w;
   w.endpoint = std::move(endpoint);
   w.member = true;
@@ -129,11 +129,23 @@ TEST_CASE("status --serve: a bad value or --json with it is one usage line, exit
   }
 }
 
-TEST_CASE("vbucket ranges are sorted runs") {
-  CHECK(vbucket_ranges({}) == "");
-  CHECK(vbucket_ranges({5}) == "5");
-  CHECK(vbucket_ranges({3, 0, 1, 2, 5, 7, 8}) == "0-3,5,7-8");
-  CHECK(vbucket_ranges({1, 1, 2}) == "1-2");
+TEST_CASE("a worker's vbuckets are kept sorted, once each, and only vbucket numbers") {
+  auto w = parse_worker_status(
+      "e", R"({"membership":null,"vbuckets":[3,0,1,2,5,7,8,1,-1,65536,"9",65535]})");
+  CHECK(w.vbuckets == std::vector<std::uint16_t>{0, 1, 2, 3, 5, 7, 8, 65535});
+}
+
+TEST_CASE("a worker streaming nothing: \"none\" in text, no ranges in JSON") {
+  group_status s;
+  s.group = "g";
+  s.workers = {sole_member("a::1::g", {})};
+  CHECK(status_text(s) ==
+        "Group:   g\nLeader:  none\nPaused:  false\nWorkers: 1\n"
+        "  a::1::g  member 1 of 1  vbuckets none (0)\n");
+  CHECK(status_json(s) ==
+        R"({"group":"g","leader":null,"paused":false,"workers":[)"
+        R"({"endpoint":"a::1::g","membership":{"memberNumber":1,"clusterSize":1},)"
+        R"("vbuckets":[],"vbucketCount":0}]})");
 }
 
 TEST_CASE("worker.status answers: the Java shape, the cbes additions, garbage") {
@@ -148,7 +160,7 @@ TEST_CASE("worker.status answers: the Java shape, the cbes additions, garbage") 
   CHECK(w.member_number == 2);
   CHECK(w.cluster_size == 3);
   CHECK(w.generation == 4);
-  CHECK(w.vbuckets == std::vector<std::int64_t>{2, 1});
+  CHECK(w.vbuckets == std::vector<std::uint16_t>{1, 2});
   CHECK(w.paused == true);
   CHECK_FALSE(w.backlog);
   CHECK_FALSE(w.written);

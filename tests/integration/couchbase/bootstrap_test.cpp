@@ -2,6 +2,7 @@
 
 #include "cbes/mcbp/collection_key.hpp"
 #include "integration/couchbase/harness.hpp"
+#include "support/dead_port.hpp"
 
 using namespace couchbase_it;
 using cb::errc;
@@ -110,10 +111,7 @@ TEST_CASE("an unknown bucket gives a clear bucket error") {
 TEST_CASE("a refused seed is skipped and the next seed bootstraps") {
   fixture f;
   run(f.io, [&]() -> asio::awaitable<void> {
-    // Find a closed port: bind, note, close.
-    asio::ip::tcp::acceptor a(f.io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto dead = a.local_endpoint().port();
-    a.close();
+    const auto dead = cbes::test::dead_port();
     auto o = client_options(f.fake);
     o.seeds = "127.0.0.1:" + std::to_string(dead) +
               "=kv,127.0.0.1:" + std::to_string(f.fake.kv_port()) + "=kv";

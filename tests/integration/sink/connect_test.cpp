@@ -10,6 +10,7 @@
 
 #include "cbes/sink/http_pool.hpp"
 #include "cbes/sink/server_info.hpp"
+#include "support/dead_port.hpp"
 #include "support/test_pki.hpp"
 
 using namespace cbes::sink;
@@ -18,13 +19,6 @@ using namespace sink_it;
 namespace {
 
 using cbes::test::pki;
-
-// A loopback port nothing listens on (bound, then closed).
-std::uint16_t dead_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
 
 std::unique_ptr<http_pool> make_pool(asio::io_context& io, connection_settings cs) {
   auto p = http_pool::create(io.get_executor(), std::move(cs));
@@ -159,8 +153,9 @@ TEST_CASE("a stale kept-alive connection is replaced transparently") {
 TEST_CASE("a dead host is skipped and the live one serves every request") {
   scripted_es es;
   asio::io_context io;
-  auto pool = make_pool(io, {.hosts = {"127.0.0.1:" + std::to_string(dead_port()), es.host()},
-                             .host_backoff_first = std::chrono::minutes(5)});
+  auto pool =
+      make_pool(io, {.hosts = {"127.0.0.1:" + std::to_string(cbes::test::dead_port()), es.host()},
+                     .host_backoff_first = std::chrono::minutes(5)});
   run(io, [&]() -> asio::awaitable<void> {
     for (int i = 0; i < 10; ++i) {
       auto r = co_await pool->request(http_method::get, "/", {});
@@ -237,7 +232,7 @@ TEST_CASE("the sniff retries failures with back-off until the server answers") {
 
 TEST_CASE("the sniff gives up at its deadline with the last error") {
   asio::io_context io;
-  auto pool = make_pool(io, {.hosts = {"127.0.0.1:" + std::to_string(dead_port())},
+  auto pool = make_pool(io, {.hosts = {"127.0.0.1:" + std::to_string(cbes::test::dead_port())},
                              .host_backoff_first = 1ms,
                              .host_backoff_max = 1ms});
   const auto start = std::chrono::steady_clock::now();

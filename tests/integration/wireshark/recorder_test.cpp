@@ -16,6 +16,7 @@
 
 #include "cbes/testkit/tcp_recorder.hpp"
 #include "integration/wireshark/tshark.hpp"
+#include "support/dead_port.hpp"
 
 using namespace wireshark_it;
 namespace asio = boost::asio;
@@ -221,13 +222,7 @@ TEST_CASE("tshark reads the recorder's conversation without complaint, 200 kB ea
 TEST_CASE("tcp_recorder on a caller's executor records a refused target as nothing") {
   asio::io_context io;
   const auto path = pcap_path("refused");
-  // A port with nothing listening: bind one, note it, close it.
-  std::uint16_t dead_port = 0;
-  {
-    tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-    dead_port = a.local_endpoint().port();
-  }
-  cbes::testkit::tcp_recorder rec(io.get_executor(), "127.0.0.1", dead_port, path);
+  cbes::testkit::tcp_recorder rec(io.get_executor(), "127.0.0.1", cbes::test::dead_port(), path);
   tcp::socket s(io);
   s.connect({asio::ip::make_address("127.0.0.1"), rec.port()});
   // The recorder closes the client once the upstream connect fails.

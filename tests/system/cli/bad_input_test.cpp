@@ -20,6 +20,7 @@
 #include <boost/json.hpp>
 
 #include "cbes/testkit/http_client.hpp"
+#include "support/dead_port.hpp"
 #include "support/process.hpp"
 
 namespace {
@@ -51,18 +52,6 @@ std::vector<std::string> message_lines(const std::string& err) {
   return out;
 }
 
-// A port nothing listens on: bound, then closed.
-std::string dead_address() {
-  cbes::test::process probe(
-      {bin("cbes-sandbox"), "--services=consul", "--consul-port=0", "--control-port=-1"});
-  auto m = probe.wait_for(std::regex("ready: consul http://([0-9.]+:[0-9]+)"));
-  REQUIRE(m);
-  const std::string address = (*m)[1];
-  probe.signal(SIGKILL);
-  probe.wait_exit();
-  return address;
-}
-
 struct bad_case {
   std::vector<std::string> args;
   int exit;             // 2: a usage error; 1: anything else
@@ -84,7 +73,7 @@ TEST_CASE("every program and subcommand refuses bad input with one line and chan
   auto e = sandbox.wait_for(std::regex("ready: elasticsearch (http://[0-9.]+:[0-9]+)"));
   REQUIRE(e);
   const std::string es = (*e)[1];
-  const std::string dead = dead_address();
+  const std::string dead = "127.0.0.1:" + std::to_string(cbes::test::dead_port());
 
   const auto dir = fs::path(CBES_BINARY_DIR) / "tmp" / "system" /
                    ("cli-bad-input-" + std::to_string(::getpid()));

@@ -78,23 +78,60 @@ struct recording_streamer : streamer {
   std::vector<std::uint16_t> vbuckets() const override { return {vbs.begin(), vbs.end()}; }
 };
 
-struct fixture {
-  std::shared_ptr<recording_streamer> s = std::make_shared<recording_streamer>();
-  std::shared_ptr<worker_service> service = std::make_shared<worker_service>(s);
-  rpc_methods methods;
-  asio::io_context io;
+// Holds a streamer call until the test opens it (a connector call that takes its time).
+struct call_gate {
+  std::optional<asio::steady_timer> timer;
+  asio::awaitable<void> wait() {
+    timer.emplace(co_await asio::this_coro::executor, std::chrono::hours(1));
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  bool reached() const { return timer.has_value(); }
+  void open() { timer->cancel(); }
+};
 
-  fixture() { service->install(methods); }
+template <class S = recording_streamer>
+struct basic_fixture {
+  asio::io_context io;             // first: it must outlive the streamer's timers
+  std::vector<std::string> lines;  // what the service logged: "<level> <line>"
+  std::shared_ptr<S> s = std::make_shared<S>();
+  std::shared_ptr<worker_service> service =
+      std::make_shared<worker_service>(s, [this](std::string_view level, std::string_view line) {
+        lines.push_back(std::string(level) + " " + std::string(line));
+      });
+  rpc_methods methods;
+
+  basic_fixture() { service->install(methods); }
+
+  asio::awaitable<std::string> request(const std::string& method, const std::string& params) {
+    return methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method + R"(","params":)" +
+                          params + "}");
+  }
 
   // The "result" or "error" member of the answer to method(params).
   std::string call(const std::string& method, const std::string& params = "[]") {
-    auto answer = cbes::test::run(io, methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" +
-                                                     method + R"(","params":)" + params + "}"));
+    auto answer = cbes::test::run(io, request(method, params));
     const std::string prefix = R"({"jsonrpc":"2.0","id":"t",)";
     REQUIRE(answer.rfind(prefix, 0) == 0);
     return answer.substr(prefix.size(), answer.size() - prefix.size() - 1);
   }
+
+  // Starts method(params) and runs until the streamer's call waits at its gate; `done` is set
+  // when the call has answered (after finish()).
+  void begin(const std::string& method, const std::string& params, bool& done) {
+    asio::co_spawn(io, request(method, params),
+                   [&done](std::exception_ptr, std::string) { done = true; });
+    io.restart();
+    while (!s->gate.reached())
+      io.run_one();
+  }
+  void finish(bool& done) {
+    s->gate.open();
+    while (!done)
+      io.run_one();
+  }
 };
+using fixture = basic_fixture<>;
 
 std::string grant(std::uint64_t g, const std::string& vbs, const std::string& config = "cfg") {
   return R"([{"generation":)" + std::to_string(g) + R"(,"vbuckets":)" + vbs + R"(,"config":")" +
@@ -112,13 +149,13 @@ TEST_CASE("worker.status answers the Java shape plus generation, vbuckets and pa
   CHECK(f.call("worker.status") ==
         R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":false,)"
         R"("configDigest":""})");
-  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.stopped").find(R"("result":true)") != std::string::npos);
   CHECK(f.call("worker.grant", grant(3, "[5,1,2]")) == R"("result":{"vbuckets":[1,2,5]})");
   CHECK(f.call("worker.status") ==
         R"("result":{"membership":{"memberNumber":1,"clusterSize":2},"generation":3,)"
         R"("vbuckets":[1,2,5],"paused":false,"configDigest":")" +
             cbes::group::config_digest("cfg") + "\"}");
-  CHECK(f.call("worker.stopped") == R"("result":false)");
+  CHECK(f.call("worker.stopped").find(R"("result":false)") != std::string::npos);
 }
 
 TEST_CASE("worker.startStreaming streams the static share, stopStreaming stops everything") {
@@ -128,9 +165,9 @@ TEST_CASE("worker.startStreaming streams the static share, stopStreaming stops e
   CHECK(f.s->share == membership{2, 2});
   CHECK(f.s->config == "cfg");
   CHECK(f.s->vbuckets() == std::vector<std::uint16_t>{4, 5, 6, 7});
-  CHECK(f.call("worker.stopped") == R"("result":false)");
+  CHECK(f.call("worker.stopped").find(R"("result":false)") != std::string::npos);
   CHECK(f.call("worker.stopStreaming") == R"("result":null)");
-  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.stopped").find(R"("result":true)") != std::string::npos);
   CHECK(f.call("worker.status") ==
         R"("result":{"membership":null,"generation":0,"vbuckets":[],"paused":true,)"
         R"("configDigest":")" +
@@ -180,7 +217,7 @@ TEST_CASE("releasing everything reports the worker paused, a grant resumes it") 
   fixture f;
   f.call("worker.grant", grant(1, "[0,1]"));
   f.call("worker.release", release(1, "[0,1]"));
-  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.stopped").find(R"("result":true)") != std::string::npos);
   CHECK(f.service->paused());
   f.call("worker.grant", grant(1, "[0]"));
   CHECK_FALSE(f.service->paused());
@@ -191,7 +228,7 @@ TEST_CASE("the kill switch aborts streaming at once and forgets the assignment")
   f.call("worker.grant", grant(1, "[0,1]"));
   f.service->kill();
   CHECK(f.s->calls.back() == "abort");
-  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.stopped").find(R"("result":true)") != std::string::npos);
   CHECK(f.call("worker.status") ==
         R"("result":{"membership":null,"generation":1,"vbuckets":[],"paused":true,)"
         R"("configDigest":")" +
@@ -277,7 +314,7 @@ TEST_CASE("a connector that cannot start makes the grant fail with its reason") 
   f.s->fail_start = true;
   const auto r = f.call("worker.grant", grant(1, "[0]"));
   CHECK(r.find("[group] name is missing") != std::string::npos);
-  CHECK(f.call("worker.stopped") == R"("result":true)");
+  CHECK(f.call("worker.stopped").find(R"("result":true)") != std::string::npos);
 }
 
 TEST_CASE("a leaving worker refuses grants and starts, so a racing grant starts nothing") {
@@ -297,109 +334,58 @@ TEST_CASE("a leaving worker refuses grants and starts, so a racing grant starts 
 }
 
 TEST_CASE("every change of what streams is logged with its vbuckets and time") {
-  std::vector<std::string> lines;
-  auto s = std::make_shared<recording_streamer>();
-  auto service =
-      std::make_shared<worker_service>(s, [&](std::string_view level, std::string_view line) {
-        lines.push_back(std::string(level) + " " + std::string(line));
-      });
-  rpc_methods methods;
-  service->install(methods);
-  asio::io_context io;
-  auto call = [&](const std::string& method, const std::string& params) {
-    cbes::test::run(io, methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method +
-                                       R"(","params":)" + params + "}"));
-  };
-  call("worker.grant", grant(1, "[0,1,2,5]"));
-  call("worker.release", release(2, "[1]"));
-  service->kill(std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)));
-  REQUIRE(lines.size() == 3);
-  CHECK(lines[0].starts_with("info streaming started: vbuckets 0-2,5 (4) at unix ms "));
-  CHECK(lines[1].starts_with("info streaming stopped: vbuckets 1 (1) at unix ms "));
-  CHECK(lines[2] == "info streaming stopped: vbuckets 0,2,5 (3) at unix ms 1234");
+  fixture f;
+  f.call("worker.grant", grant(1, "[0,1,2,5]"));
+  f.call("worker.release", release(2, "[1]"));
+  f.service->kill(std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)));
+  REQUIRE(f.lines.size() == 3);
+  CHECK(f.lines[0].starts_with("info streaming started: vbuckets 0-2,5 (4) at unix ms "));
+  CHECK(f.lines[1].starts_with("info streaming stopped: vbuckets 1 (1) at unix ms "));
+  CHECK(f.lines[2] == "info streaming stopped: vbuckets 0,2,5 (3) at unix ms 1234");
 }
 
 TEST_CASE("a kill switch during a release is recorded once, not again when the release ends") {
-  // A release whose streamer call suspends until the test lets it go.
   struct slow_release : recording_streamer {
-    std::optional<asio::steady_timer> gate;
+    call_gate gate;
     asio::awaitable<result<void>> release(std::vector<std::uint16_t> v) override {
-      gate.emplace(co_await asio::this_coro::executor, std::chrono::hours(1));
-      boost::system::error_code ec;
-      co_await gate->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await gate.wait();
       co_return co_await recording_streamer::release(std::move(v));
     }
   };
-  asio::io_context io;  // first: it must outlive the streamer's timer
-  std::vector<std::string> lines;
-  auto s = std::make_shared<slow_release>();
-  auto service = std::make_shared<worker_service>(
-      s, [&](std::string_view, std::string_view line) { lines.emplace_back(line); });
-  rpc_methods methods;
-  service->install(methods);
-  auto call = [&](const std::string& method, const std::string& params) {
-    return methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method + R"(","params":)" +
-                          params + "}");
-  };
-  cbes::test::run(io, call("worker.grant", grant(1, "[0,1,2]")));
+  basic_fixture<slow_release> f;
+  f.call("worker.grant", grant(1, "[0,1,2]"));
   bool released = false;
-  asio::co_spawn(io, call("worker.release", release(2, "[1]")),
-                 [&](std::exception_ptr, std::string) { released = true; });
-  io.restart();
-  while (!s->gate)
-    io.run_one();
-  service->kill(std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)));
-  s->gate->cancel();
-  while (!released)
-    io.run_one();
-  REQUIRE(lines.size() == 2);
-  CHECK(lines[0].starts_with("streaming started: vbuckets 0-2 (3) at unix ms "));
-  CHECK(lines[1] == "streaming stopped: vbuckets 0-2 (3) at unix ms 1234");
+  f.begin("worker.release", release(2, "[1]"), released);
+  f.service->kill(std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)));
+  f.finish(released);
+  REQUIRE(f.lines.size() == 2);
+  CHECK(f.lines[0].starts_with("info streaming started: vbuckets 0-2 (3) at unix ms "));
+  CHECK(f.lines[1] == "info streaming stopped: vbuckets 0-2 (3) at unix ms 1234");
 }
 
 TEST_CASE("while a graceful stop still finishes its writes, worker.status lists its vbuckets") {
   // A stop that takes its time, reporting its vbuckets until it has ended (as a connector
   // draining in-flight batches and saving checkpoints does).
   struct slow_stop : recording_streamer {
-    std::optional<asio::steady_timer> gate;
+    call_gate gate;
     asio::awaitable<void> stop() override {
       on = false;  // not running any more, but still writing
-      gate.emplace(co_await asio::this_coro::executor, std::chrono::hours(1));
-      boost::system::error_code ec;
-      co_await gate->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await gate.wait();
       vbs.clear();
     }
   };
-  asio::io_context io;  // first: it must outlive the streamer's timer
-  std::vector<std::string> lines;
-  auto s = std::make_shared<slow_stop>();
-  auto service = std::make_shared<worker_service>(
-      s, [&](std::string_view, std::string_view line) { lines.emplace_back(line); });
+  basic_fixture<slow_stop> f;
   // The fence closed at 1234 ms: the stop is dated then, not when it ends.
-  service->set_fence_clock(
+  f.service->set_fence_clock(
       [] { return std::chrono::system_clock::time_point(std::chrono::milliseconds(1234)); });
-  rpc_methods methods;
-  service->install(methods);
-  auto call = [&](const std::string& method, const std::string& params) {
-    return methods.answer(R"({"jsonrpc":"2.0","id":"t","method":")" + method + R"(","params":)" +
-                          params + "}");
-  };
-  cbes::test::run(io, call("worker.grant", grant(1, "[0,1]")));
+  f.call("worker.grant", grant(1, "[0,1]"));
   bool stopped = false;
-  asio::co_spawn(io, call("worker.stopStreaming", "[]"),
-                 [&](std::exception_ptr, std::string) { stopped = true; });
-  io.restart();
-  while (!s->gate)
-    io.run_one();
-  CHECK(service->status_json().find(R"("vbuckets":[0,1])") != std::string::npos);
-  CHECK(cbes::test::run(io, call("worker.stopped", "[]")).find(R"("result":false)") !=
-        std::string::npos);
-  s->gate->cancel();
-  while (!stopped)
-    io.run_one();
-  CHECK(service->status_json().find(R"("vbuckets":[])") != std::string::npos);
-  CHECK(cbes::test::run(io, call("worker.stopped", "[]")).find(R"("result":true)") !=
-        std::string::npos);
-  REQUIRE(lines.size() == 2);
-  CHECK(lines[1] == "streaming stopped: vbuckets 0-1 (2) at unix ms 1234");
+  f.begin("worker.stopStreaming", "[]", stopped);
+  CHECK(f.service->status_json().find(R"("vbuckets":[0,1])") != std::string::npos);
+  CHECK(f.call("worker.stopped").find(R"("result":false)") != std::string::npos);
+  f.finish(stopped);
+  CHECK(f.service->status_json().find(R"("vbuckets":[])") != std::string::npos);
+  CHECK(f.call("worker.stopped").find(R"("result":true)") != std::string::npos);
+  REQUIRE(f.lines.size() == 2);
+  CHECK(f.lines[1] == "info streaming stopped: vbuckets 0-1 (2) at unix ms 1234");
 }

@@ -272,9 +272,10 @@ asio::awaitable<result<void>> rpc_server::bind() {
         co_return make_error(
             errc::endpoint_in_use,
             "RPC endpoint " + s.key + " is already in use by session " + current->value->session +
-                ": another worker with this endpoint id is running, or one exited uncleanly "
-                "and Consul's lock-delay (15 s) has not passed yet; wait and retry, or give "
-                "this worker another --service-id");
+                ": another worker with this endpoint id (the last part is its service id) is "
+                "running, or one exited uncleanly and its session has not expired yet (Consul "
+                "then adds the session's lock-delay); wait and retry, or give this worker "
+                "another --service-id");
     } else if (!put.error().transient()) {
       co_return from_consul(put.error());
     }

@@ -123,16 +123,9 @@ struct worker_node::impl : std::enable_shared_from_this<impl> {
     return s;
   }
 
-  // Binds the endpoint; the Java connector's hint when another process holds it.
+  // Binds the endpoint (the error for a key another session holds already says what to do).
   asio::awaitable<result<void>> bind(std::shared_ptr<rpc_server> s) {
-    auto r = co_await s->bind();
-    if (!r && r.error().code == errc::endpoint_in_use)
-      co_return make_error(errc::endpoint_in_use,
-                           r.error().message + " — another worker runs with service id '" +
-                               presence->service_id() +
-                               "' on this Consul agent, or one exited uncleanly: wait for the "
-                               "15 s lock delay, or pass another --service-id");
-    co_return r;
+    co_return co_await s->bind();
   }
 };
 

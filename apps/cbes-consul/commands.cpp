@@ -583,7 +583,8 @@ class session {
  private:
   // Consul failures: unreachable agents get the Java tool's message.
   void consul_failure(const consul::error& e) {
-    if (e.code == consul::errc::connection_failed || e.code == consul::errc::timeout)
+    if (e.code == consul::errc::connection_failed || e.code == consul::errc::timeout ||
+        e.code == consul::errc::tls_failed)
       err_ << "ERROR: Failed to connect to Consul at " << cl_.agent << " ; " << e.what() << '\n';
     else
       err_ << "ERROR: Consul request failed: " << e.what() << '\n';

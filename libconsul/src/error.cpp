@@ -43,6 +43,8 @@ class category_impl final : public boost::system::error_category {
         return "cancelled";
       case errc::lock_lost:
         return "lock lost";
+      case errc::tls_failed:
+        return "TLS with the Consul agent failed";
     }
     return "unknown consul error";
   }

@@ -109,7 +109,7 @@ void client_impl::close() {
 
 asio::awaitable<result<std::unique_ptr<connection>>> client_impl::connect() {
   if (!tls_setup_error.empty())
-    co_return make_error(errc::connection_failed, tls_setup_error);
+    co_return make_error(errc::tls_failed, tls_setup_error);
   boost::system::error_code ec;
   asio::ip::tcp::resolver resolver(executor);
   const auto reg = on_close([&resolver] { resolver.cancel(); });
@@ -140,7 +140,7 @@ asio::awaitable<result<std::unique_ptr<connection>>> client_impl::connect() {
     // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
     if (SSL_ctrl(c->tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(host.c_str())) != 1)
-      co_return make_error(errc::connection_failed, "TLS: cannot set SNI host name");
+      co_return make_error(errc::tls_failed, "TLS: cannot set SNI host name");
     if (options.verify_hostname)
       c->tls->set_verify_callback(asio::ssl::host_name_verification(host));
     c->lowest().expires_after(options.connect_timeout);
@@ -149,7 +149,7 @@ asio::awaitable<result<std::unique_ptr<connection>>> client_impl::connect() {
     if (ec || closed) {
       if (closed || ec == beast::error::timeout || ec == asio::error::operation_aborted)
         co_return transport_error(ec, "TLS handshake", closed);
-      co_return make_error(errc::connection_failed,
+      co_return make_error(errc::tls_failed,
                            "TLS handshake with " + options.address + " failed: " + ec.message());
     }
   }

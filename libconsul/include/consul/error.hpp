@@ -16,7 +16,7 @@ namespace consul {
 // The `consul` error category. Values are stable; never reorder.
 enum class errc {
   ok = 0,
-  connection_failed = 1,  // resolve/connect/TLS handshake/socket error
+  connection_failed = 1,  // resolve/connect/socket error
   timeout,                // connect, write or read deadline passed
   http_status,            // any non-2xx status not covered below (message = body text)
   bad_request,            // 400/405/413: the request is wrong, retrying will not help
@@ -29,6 +29,7 @@ enum class errc {
   session_not_found,      // 404 on session renew: the session is gone
   cancelled,              // the coroutine was cancelled or the client closed
   lock_lost,              // consul::lock: leadership ended
+  tls_failed,             // TLS refused: CA not loadable, certificate not trusted, wrong host name
 };
 
 const boost::system::error_category& consul_category() noexcept;

@@ -1,9 +1,12 @@
 #include "run.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <string>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -61,6 +64,7 @@ asio::awaitable<int> run_async(consul::client& consul, const command_line& cl,
   // Set when the graceful stop has finished: this frame (which the stop uses) must outlive it.
   asio::steady_timer stopped(ex, asio::steady_timer::time_point::max());
   asio::steady_timer give_up(ex);
+  asio::steady_timer join_retry(ex);  // the wait between attempts to join; a signal ends it
   bool stop_done = false;
   auto stop_all = [&]() -> asio::awaitable<void> {
     // Step down first, so that no grant of this leader reaches this worker while it leaves;
@@ -96,19 +100,45 @@ asio::awaitable<int> run_async(consul::client& consul, const command_line& cl,
         });
         if (node)
           asio::co_spawn(ex, stop_all(), asio::detached);
+        else
+          join_retry.cancel();
       };
   signals.async_wait(on_signal);
 
   log_line("info", "joining group '" + cl.group + "' as service '" +
                        (cl.service_id.empty() ? cl.group : cl.service_id) + "'");
-  auto started = co_await group::worker_node::start(consul, o, streamer);
-  if (!started) {
-    log_line("error", started.error().what());
-    std::cerr << "cbes-consul run: " << started.error().what() << '\n';
-    signals.cancel();
-    co_return 1;
+  // A Consul that is not ready (no cluster leader yet, a 5xx, not answering) is waited for, as
+  // a joined worker waits out a Consul outage; anything else (a refused token, an endpoint
+  // another process holds) ends the run. The Java connector exits on any of them.
+  auto pause = std::chrono::milliseconds(500);
+  const auto longest_pause =
+      std::max<std::chrono::milliseconds>(cl.heartbeat, std::chrono::seconds(1));
+  for (;;) {
+    auto started = co_await group::worker_node::start(consul, o, streamer);
+    if (started) {
+      node = *started;
+      break;
+    }
+    if (!started.error().transient) {
+      log_line("error", started.error().what());
+      std::cerr << "cbes-consul run: " << started.error().what() << '\n';
+      signals.cancel();
+      co_return 1;
+    }
+    if (!interrupted) {
+      pause = std::min(pause * 2, longest_pause);
+      log_line("warning", "cannot join yet (" + started.error().what() + "); trying again in " +
+                              std::to_string(pause.count()) + " ms");
+      join_retry.expires_after(pause);
+      boost::system::error_code ec;
+      co_await join_retry.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (interrupted) {
+      log_line("info", "stopped before joining the group");
+      signals.cancel();
+      co_return 0;
+    }
   }
-  node = *started;
   std::cout << "ready: worker " << node->endpoint_id() << " in group " << cl.group << std::endl;
 
   group::leader_options lo;

@@ -20,7 +20,9 @@ using clock = std::chrono::steady_clock;
 namespace {
 
 error consul_error(std::string_view what, const consul::error& e) {
-  return make_error(errc::consul_failed, std::string(what) + ": " + e.what());
+  auto out = make_error(errc::consul_failed, std::string(what) + ": " + e.what());
+  out.transient = e.transient();
+  return out;
 }
 
 }  // namespace

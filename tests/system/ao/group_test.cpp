@@ -214,6 +214,29 @@ TEST_CASE(
   CHECK(overlap(records) == std::nullopt);
 }
 
+TEST_CASE("AO: a worker started while Consul has no leader waits for it, then joins") {
+  group_fixture g;
+  REQUIRE(g.configure(g.config_text()).code == 0);
+  g.control("POST", "/consul/lose-leader?lost=true");
+  auto patient = g.spawn_worker("");
+  auto stopped = g.spawn_worker("stopped");
+  // Each says why it waits, and keeps waiting (the Java connector exits here).
+  REQUIRE(eventually([&] {
+    return patient->errors().find("cannot join yet (group: ") != std::string::npos &&
+           stopped->errors().find("No cluster leader); trying again in ") != std::string::npos;
+  }));
+  // A stop while waiting is clean: nothing was joined, nothing is left to leave.
+  stopped->signal(SIGTERM);
+  CHECK(stopped->wait_exit(30s) == 0);
+  CHECK(stopped->errors().find("stopped before joining the group") != std::string::npos);
+  // Consul has a leader again: the other one joins, streams, and replicates.
+  g.control("POST", "/consul/lose-leader?lost=false");
+  g.adopt_worker(std::move(patient));
+  AO_REQUIRE(g, eventually([&] { return g.balanced_over(1); }));
+  g.write_every_vbucket("a");
+  AO_REQUIRE(g, eventually([&] { return g.count() == 1024; }));
+}
+
 TEST_CASE("AO: a new config and the checkpoint commands take effect on the running group") {
   group_fixture g(2000);
   const std::string grp = "--group=" + std::string(group_fixture::group);

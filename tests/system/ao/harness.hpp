@@ -190,9 +190,9 @@ class group_fixture {
   }
 
   // `cbes-consul run` with this service id (empty: the default, the group name), test timings
-  // (heartbeat 2 s: TTL 4 s, kill switch 2.7 s; debounce 1 s; lock-delay 1 s). Waits for its
-  // "ready:" line; returns its endpoint id.
-  std::string start_worker(const std::string& service_id) {
+  // (heartbeat 2 s: TTL 4 s, kill switch 2.7 s; debounce 1 s; lock-delay 1 s), started and not
+  // waited for.
+  std::unique_ptr<cbes::test::process> spawn_worker(const std::string& service_id) {
     std::vector<std::string> args{bin("cbes-consul"),
                                   "run",
                                   "--group=" + std::string(group),
@@ -202,7 +202,17 @@ class group_fixture {
                                   "--debounce=1s"};
     if (!service_id.empty())
       args.push_back("--service-id=" + service_id);
-    auto p = std::make_unique<cbes::test::process>(args);
+    return std::make_unique<cbes::test::process>(args);
+  }
+
+  // spawn_worker(), then waits for its "ready:" line; returns its endpoint id.
+  std::string start_worker(const std::string& service_id) {
+    return adopt_worker(spawn_worker(service_id));
+  }
+
+  // Waits for a spawned worker's "ready:" line and counts it among the group's workers; returns
+  // its endpoint id.
+  std::string adopt_worker(std::unique_ptr<cbes::test::process> p) {
     auto ready = p->wait_for(std::regex("ready: worker (\\S+) in group"), 60s);
     INFO(p->errors());
     REQUIRE(ready);

@@ -43,6 +43,9 @@ struct error {
   std::string message;
   int rpc_code = 0;
   std::string rpc_data;
+  // A Consul failure that may pass by itself (no cluster leader, a 5xx, 429, a timeout, the agent
+  // not answering): waiting and trying again is the fix.
+  bool transient = false;
 
   // "group: <message>" (the code's own text when the message is empty).
   std::string what() const { return util::area_what("group", message, code); }

@@ -66,7 +66,8 @@ class member {
   // Reads the agent's node name and address (the endpoint id), registers the service with its
   // TTL check (`replace-existing-checks`), passes the check once and creates the session
   // ("couchbase:cbes:<service id>", behaviour delete, checks serfHealth + service:<id>).
-  // Errors: the Consul call that failed, as errc::consul_failed.
+  // Errors: the Consul call that failed, as errc::consul_failed (error::transient when trying
+  // again later may succeed).
   static boost::asio::awaitable<result<std::unique_ptr<member>>> join(consul::client& consul,
                                                                       member_options options);
 

@@ -333,7 +333,8 @@ struct http_pool::impl {
   asio::awaitable<result<http_response>> send(std::size_t forced_host, bool use_forced,
                                               http_method method, std::string target,
                                               std::string body, std::string_view content_type,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout,
+                                              std::size_t body_limit) {
     http::request<http::string_body> req{verb_of(method), target, 11};
     req.set(http::field::user_agent, cbes::user_agent);
     req.set(http::field::accept, "application/json");
@@ -390,7 +391,7 @@ struct http_pool::impl {
         }
         http::response_parser<http::string_body> parser;
         parser.header_limit(header_limit);
-        parser.body_limit(settings.max_response_bytes);
+        parser.body_limit(body_limit);
         busy.insert(c.get());
         boost::system::error_code ec = c->plain
                                            ? co_await exchange(*c->plain, *c, req, parser, timeout)
@@ -503,7 +504,7 @@ asio::awaitable<result<http_response>> http_pool::request(
   const auto t = timeout.value_or(
       impl_->settings.request_timeout.value_or(socket_timeout(std::chrono::minutes(1))));
   co_return co_await impl_->send(0, false, method, std::move(target), std::move(body), content_type,
-                                 t);
+                                 t, impl_->settings.max_response_bytes);
 }
 
 asio::awaitable<result<http_response>> http_pool::request_host(std::size_t host, http_method method,
@@ -511,7 +512,11 @@ asio::awaitable<result<http_response>> http_pool::request_host(std::size_t host,
   if (host >= impl_->hosts.size())
     co_return make_error(errc::invalid_argument, "no host #" + std::to_string(host));
   const auto t = impl_->settings.request_timeout.value_or(socket_timeout(std::chrono::minutes(1)));
-  co_return co_await impl_->send(host, true, method, std::move(target), {}, "application/json", t);
+  // A root document is well under 1 KiB: a server sending more than 1 MiB is not Elasticsearch,
+  // and reading up to the bulk limit for it cost the process half a gigabyte.
+  constexpr std::size_t root_document_limit = 1024 * 1024;
+  co_return co_await impl_->send(host, true, method, std::move(target), {}, "application/json", t,
+                                 std::min(root_document_limit, impl_->settings.max_response_bytes));
 }
 
 void http_pool::close() {

@@ -54,6 +54,28 @@ TEST_CASE("hostile Elasticsearch: an endless chunked body stops at the response 
   CHECK(l.bytes_written() < limit + 16 * 1024 * 1024);
 }
 
+TEST_CASE("hostile Elasticsearch: the root document is read up to 1 MiB, not the bulk limit") {
+  liar l([](liar::conn& c) {
+    read_request(c);
+    c.write(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string chunk = "1000\r\n" + std::string(4096, ' ') + "\r\n";
+    while (c.write(chunk)) {
+    }
+  });
+  asio::io_context io;
+  connection_settings cs;  // the default limit: 256 MiB
+  cs.hosts = {"http://" + l.address()};
+  auto pool = http_pool::create(io.get_executor(), cs);
+  REQUIRE(pool);
+  auto r = run(io, (*pool)->request_host(0, http_method::get, "/"));
+  (*pool)->close();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("body limit") != std::string::npos);
+  CHECK(l.wait_hung_up(10s));
+  CHECK(l.bytes_written() < 1024 * 1024 + 16 * 1024 * 1024);
+}
+
 TEST_CASE("hostile Elasticsearch: a Content-Length beyond the limit is refused before the body") {
   liar l([](liar::conn& c) {
     read_request(c);

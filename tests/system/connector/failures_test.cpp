@@ -2,9 +2,12 @@
 // the problem, a non-zero exit, quickly — and no checkpoint moved.
 #include "system/connector/harness.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <functional>
 
 #include "cbes/util/base64.hpp"
+#include "support/liar.hpp"
 
 using namespace connector_st;
 
@@ -181,4 +184,60 @@ TEST_CASE("cbes never shows its passwords: not in its logs, metrics, /info or an
   CHECK(everything.find("<redacted>") != std::string::npos);  // the effective config was logged
   CHECK(everything.find(cb_secret) == std::string::npos);
   CHECK(everything.find(es_secret) == std::string::npos);
+}
+
+// A whole `cbes` process against a lying Elasticsearch (raw sockets, none of our HTTP code on its
+// side; the clients alone are in tests/integration/sink/hostile_test.cpp): it must neither grow
+// without bound nor hang, and end as for an unreachable Elasticsearch.
+TEST_CASE("cbes against a lying Elasticsearch: bounded memory, no hang, one line and exit 1") {
+  sandbox sb(10);
+  const auto dir = fresh_dir("hostile-es");
+  std::function<void(cbes::test::liar::conn&)> script;
+  std::string lie;
+  SECTION("an endless chunked body") {
+    lie = "endless body";
+    script = [](cbes::test::liar::conn& c) {
+      c.read_until("\r\n\r\n");
+      c.write(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n");
+      const std::string chunk = "10000\r\n" + std::string(65536, ' ') + "\r\n";
+      while (c.write(chunk)) {
+      }
+    };
+  }
+  SECTION("headers, then silence") {
+    lie = "silence";
+    script = [](cbes::test::liar::conn& c) {
+      c.read_until("\r\n\r\n");
+      c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+      c.read_until("never sent");  // until cbes hangs up
+    };
+  }
+  INFO(lie);
+  cbes::test::liar l(script);
+  config_options o;
+  o.es_host = "http://" + l.address();
+  cbes::test::process p({bin("cbes"), "--config", write_config(dir, sb, o).string()});
+  // The peak resident size, sampled while waiting for the exit.
+  long peak_kib = 0;
+  std::optional<int> code;
+  const auto deadline = std::chrono::steady_clock::now() + 180s;
+  while (!(code = p.wait_exit(100ms)) && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream status("/proc/" + std::to_string(p.pid()) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.starts_with("VmHWM:"))
+        peak_kib = std::max(peak_kib, std::stol(line.substr(6)));
+  }
+  INFO(p.errors());
+  REQUIRE(code);  // it ended by itself: no hang
+  CHECK(*code == 1);
+  const auto lines = message_lines(p.errors());
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find(l.address()) != std::string::npos);
+  // The root document is read up to 1 MiB (bulk responses up to 256 MiB): an unbounded reader
+  // takes gigabytes in these 30 s, and reading up to the bulk limit took 550 MB.
+  CHECK(peak_kib < 64 * 1024);
+  CHECK(l.connections() >= 1);
 }

@@ -106,7 +106,8 @@ class http_pool {
       std::string_view content_type = "application/json",
       std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
-  // Sends `GET /` to one particular host (the version sniff asks every host).
+  // Sends `GET /` to one particular host (the version sniff asks every host). A body over 1 MiB
+  // ends it with an error ("body limit exceeded"), whatever max_response_bytes says.
   boost::asio::awaitable<result<http_response>> request_host(std::size_t host, http_method method,
                                                              std::string target);
 

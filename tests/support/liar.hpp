@@ -71,6 +71,17 @@ class liar {
       }
       return true;
     }
+    // Reads a request's head, then answers 200 with a chunked body that never ends (64 KiB
+    // chunks) until the peer hangs up: a client without a body limit would read for ever.
+    void endless_chunked_response() {
+      read_until("\r\n\r\n");
+      write(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n");
+      const std::string chunk = "10000\r\n" + std::string(65536, ' ') + "\r\n";
+      while (write(chunk)) {
+      }
+    }
     // Says nothing until the peer hangs up (or the liar stops): a server that never answers.
     void stay_silent() {
       std::string sink;

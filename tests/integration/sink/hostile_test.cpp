@@ -38,14 +38,7 @@ void read_request(liar::conn& c) {
 }  // namespace
 
 TEST_CASE("hostile Elasticsearch: an endless chunked body stops at the response limit") {
-  liar l([](liar::conn& c) {
-    read_request(c);
-    c.write(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
-    const std::string chunk = "1000\r\n" + std::string(4096, ' ') + "\r\n";
-    while (c.write(chunk)) {
-    }
-  });
+  liar l([](liar::conn& c) { c.endless_chunked_response(); });
   auto r = bulk_to(l);
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("body limit") != std::string::npos);
@@ -55,14 +48,7 @@ TEST_CASE("hostile Elasticsearch: an endless chunked body stops at the response 
 }
 
 TEST_CASE("hostile Elasticsearch: the root document is read up to 1 MiB, not the bulk limit") {
-  liar l([](liar::conn& c) {
-    read_request(c);
-    c.write(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
-    const std::string chunk = "1000\r\n" + std::string(4096, ' ') + "\r\n";
-    while (c.write(chunk)) {
-    }
-  });
+  liar l([](liar::conn& c) { c.endless_chunked_response(); });
   asio::io_context io;
   connection_settings cs;  // the default limit: 256 MiB
   cs.hosts = {"http://" + l.address()};

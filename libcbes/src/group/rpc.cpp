@@ -33,7 +33,9 @@ namespace {
 error from_consul(const consul::error& e) {
   if (e.code == consul::errc::cancelled)
     return make_error(errc::cancelled, e.what());
-  return make_error(errc::consul_failed, e.what());
+  auto out = make_error(errc::consul_failed, e.what());
+  out.transient = e.transient();
+  return out;
 }
 
 // Waits `d`; false when the wait was cancelled.

@@ -122,11 +122,6 @@ struct worker_node::impl : std::enable_shared_from_this<impl> {
     service->install(*s);
     return s;
   }
-
-  // Binds the endpoint (the error for a key another session holds already says what to do).
-  asio::awaitable<result<void>> bind(std::shared_ptr<rpc_server> s) {
-    co_return co_await s->bind();
-  }
 };
 
 worker_node::worker_node(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
@@ -175,7 +170,7 @@ asio::awaitable<result<std::shared_ptr<worker_node>>> worker_node::start(
            std::max(late, std::chrono::steady_clock::duration::zero());
   });
   p->server = p->make_server();
-  auto bound = co_await p->bind(p->server);
+  auto bound = co_await p->server->bind();
   if (!bound) {
     co_await p->presence->leave(false, "Could not bind the RPC endpoint: " + bound.error().message);
     co_return bound.error();
@@ -205,7 +200,7 @@ asio::awaitable<result<void>> worker_node::run() {
       p->served.reset();
       p->server->stop();
       p->server = p->make_server();
-      auto bound = co_await p->bind(p->server);
+      auto bound = co_await p->server->bind();
       if (!bound && !p->closing && !p->rebind)
         co_return bound.error();
       if (bound)

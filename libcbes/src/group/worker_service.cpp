@@ -248,7 +248,7 @@ asio::awaitable<result<std::string>> worker_service::stopped(std::string) {
 asio::awaitable<result<std::string>> worker_service::stop_streaming(std::string) {
   if (streamer_->running())
     co_await streamer_->stop();
-  note_change(now_streaming());
+  note_change(streamer_->vbuckets());
   membership_.reset();
   paused_ = true;
   co_return std::string("null");
@@ -271,7 +271,7 @@ asio::awaitable<result<std::string>> worker_service::start_streaming(std::string
   note_change({});
   std::string config((*a)[1].as_string());
   auto started = co_await streamer_->start(config, {}, *share);
-  note_change(now_streaming(), began);
+  note_change(streamer_->vbuckets(), began);
   if (!started)
     co_return started.error();
   config_ = std::move(config);
@@ -295,7 +295,7 @@ asio::awaitable<result<std::string>> worker_service::release(std::string params)
   }
   if (!mine.empty()) {
     auto r = co_await streamer_->release(mine);
-    note_change(now_streaming());
+    note_change(streamer_->vbuckets());
     if (!r)
       co_return r.error();
   }
@@ -343,7 +343,7 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
   if (!streamer_->running()) {
     if (!want.empty()) {
       auto started = co_await streamer_->start(config, want, std::nullopt);
-      note_change(now_streaming(), began);
+      note_change(streamer_->vbuckets(), began);
       if (!started)
         co_return started.error();
     }
@@ -355,7 +355,7 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
                         std::back_inserter(missing));
     if (!missing.empty()) {
       auto added = co_await streamer_->add(missing);
-      note_change(now_streaming(), began);
+      note_change(streamer_->vbuckets(), began);
       if (!added)
         co_return added.error();
     }
@@ -364,10 +364,6 @@ asio::awaitable<result<std::string>> worker_service::grant(std::string params) {
     membership_ = share;
   paused_ = false;
   co_return vbuckets_answer(streamer_->vbuckets());
-}
-
-std::vector<std::uint16_t> worker_service::now_streaming() const {
-  return streamer_->vbuckets();
 }
 
 void worker_service::note_change(const std::vector<std::uint16_t>& after,

@@ -163,7 +163,6 @@ class worker_service : public std::enable_shared_from_this<worker_service> {
                                                           method fn, std::string params);
   std::function<boost::asio::awaitable<result<std::string>>(std::string)> handler(method fn);
   result<void> accept_generation(std::uint64_t g);
-  std::vector<std::uint16_t> now_streaming() const;
   static error refuse_leaving();
   // Records (history, counters, log) how `after` differs from what was last recorded.
   void note_change(const std::vector<std::uint16_t>& after,

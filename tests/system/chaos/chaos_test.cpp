@@ -669,9 +669,9 @@ TEST_CASE("chaos: seeded faults over three workers lose no document and never ov
        }},
   };
 
-  // A worker that ended by itself (`cbes-consul run` exits 1 when it cannot join: Consul without
-  // a leader, or its endpoint still locked by the session of a killed predecessor) is started
-  // again, as its supervisor (systemd's Restart=on-failure) would.
+  // A worker that ended by itself (`cbes-consul run` exits 1 when its endpoint is still locked by
+  // the session of a killed predecessor) is started again, as its supervisor (systemd's
+  // Restart=on-failure) would.
   int self_exits = 0;
   auto supervise = [&](bool at_once) {
     for (const auto& s : services) {

@@ -193,20 +193,16 @@ TEST_CASE("cbes against a lying Elasticsearch: bounded memory, no hang, one line
   sandbox sb(10);
   const auto dir = fresh_dir("hostile-es");
   std::function<void(cbes::test::liar::conn&)> script;
-  std::string lie;
   SECTION("an endless chunked body") {
-    lie = "endless body";
     script = [](cbes::test::liar::conn& c) { c.endless_chunked_response(); };
   }
   SECTION("headers, then silence") {
-    lie = "silence";
     script = [](cbes::test::liar::conn& c) {
       c.read_until("\r\n\r\n");
       c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
       c.stay_silent();
     };
   }
-  INFO(lie);
   cbes::test::liar l(script);
   config_options o;
   o.es_host = "http://" + l.address();

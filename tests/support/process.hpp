@@ -35,6 +35,10 @@ class process {
   struct options {
     std::vector<std::string> env{};  // extra "NAME=value" entries
     std::string working_directory{};
+    // The child leads a process group of its own, and going away kills the whole group: for a
+    // shell whose background jobs must not outlive a test that gave up on it (SIGKILL to the
+    // shell alone runs no trap and leaves its jobs running).
+    bool own_process_group = false;
   };
 
   explicit process(std::vector<std::string> args) : process(std::move(args), options{}) {}
@@ -53,6 +57,8 @@ class process {
     if (pid_ < 0)
       throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      if (opts.own_process_group)
+        ::setpgid(0, 0);
       ::dup2(fds[1], 1);
       const int err = ::open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (err >= 0)
@@ -70,9 +76,18 @@ class process {
     }
     ::close(fds[1]);
     out_fd_ = fds[0];
+    if (opts.own_process_group) {
+      ::setpgid(pid_, pid_);  // also here: no race with the child's own call
+      group_ = true;
+    }
   }
 
   ~process() {
+    if (group_ && pid_ > 0) {
+      // The shell may have exited while what it started still runs.
+      ::kill(-pid_, SIGCONT);
+      ::kill(-pid_, SIGKILL);
+    }
     if (pid_ > 0 && !exit_code_) {
       ::kill(pid_, SIGCONT);
       ::kill(pid_, SIGKILL);
@@ -182,6 +197,7 @@ class process {
 
   std::vector<std::string> args_;
   pid_t pid_ = -1;
+  bool group_ = false;
   int out_fd_ = -1;
   std::string stderr_path_;
   std::string partial_;

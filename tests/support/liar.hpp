@@ -21,10 +21,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -82,6 +84,33 @@ class liar {
       while (write(chunk)) {
       }
     }
+    // Reads one mcbp request (24-byte header, then its body): its opcode and opaque; {0, 0}
+    // when the peer hung up first.
+    std::pair<std::uint8_t, std::uint32_t> read_mcbp_request() {
+      const auto h = read_exactly(24);
+      if (h.size() < 24)
+        return {0, 0};
+      const auto be32 = [&](std::size_t at) {
+        std::uint32_t v = 0;
+        for (std::size_t i = 0; i < 4; ++i)
+          v = (v << 8) | static_cast<unsigned char>(h[at + i]);
+        return v;
+      };
+      read_exactly(be32(8));
+      return {static_cast<std::uint8_t>(h[1]), be32(12)};
+    }
+    // Reads one mcbp request, then sends responses with an opaque the client never used (1 KiB
+    // bodies, 64 to a write) as fast as it reads them, until it hangs up.
+    void flood_unsolicited_mcbp_frames() {
+      read_mcbp_request();
+      const std::string frame =
+          mcbp_response_header(0x00, 1000, 0xdeadbeef) + std::string(1000, 'x');
+      std::string burst;
+      for (int i = 0; i < 64; ++i)
+        burst += frame;
+      while (write(burst)) {
+      }
+    }
     // Says nothing until the peer hangs up (or the liar stops): a server that never answers.
     void stay_silent() {
       std::string sink;
@@ -111,12 +140,29 @@ class liar {
     liar& owner_;
   };
 
-  explicit liar(std::function<void(conn&)> script) : script_(std::move(script)) {
+  // A 24-byte mcbp response header, written byte by byte (none of our codec): `magic` (0x81 is
+  // a response), `opcode`, status success, `body_length`, `opaque`.
+  static std::string mcbp_response_header(std::uint8_t opcode, std::uint32_t body_length,
+                                          std::uint32_t opaque, std::uint8_t magic = 0x81) {
+    std::string h(24, '\0');
+    h[0] = static_cast<char>(magic);
+    h[1] = static_cast<char>(opcode);
+    for (int i = 0; i < 4; ++i) {
+      h[8 + i] = static_cast<char>(body_length >> (24 - 8 * i));
+      h[12 + i] = static_cast<char>(opaque >> (24 - 8 * i));
+    }
+    return h;
+  }
+
+  // Listens on `host` (a loopback IPv4 address: another than 127.0.0.1 keeps a client's
+  // fallbacks to well-known ports on that host away from servers other tests run there).
+  explicit liar(std::function<void(conn&)> script, std::string host = "127.0.0.1")
+      : script_(std::move(script)), host_(std::move(host)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(listener_ >= 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::inet_pton(AF_INET, host_.c_str(), &a.sin_addr) == 1);
     REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
     REQUIRE(::listen(listener_, 16) == 0);
     socklen_t len = sizeof a;
@@ -135,7 +181,7 @@ class liar {
   liar& operator=(const liar&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
   std::size_t bytes_written() const { return written_; }
   std::size_t connections() const { return accepted_; }
 
@@ -171,6 +217,7 @@ class liar {
   }
 
   std::function<void(conn&)> script_;
+  std::string host_;
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::thread acceptor_;

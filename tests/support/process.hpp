@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace cbes::test {
@@ -206,6 +208,38 @@ class process {
   std::string matched_;
   std::optional<int> exit_code_;
 };
+
+// The lines of a program's stderr that are not timestamped log records: what it said to the
+// person who ran it (one line naming the problem, for a command that fails).
+inline std::vector<std::string> message_lines(const std::string& err) {
+  static const std::regex log_record("^[0-9]{4}-[0-9]{2}-[0-9]{2}T");
+  std::vector<std::string> out;
+  std::istringstream in(err);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && !std::regex_search(line, log_record))
+      out.push_back(line);
+  return out;
+}
+
+// Waits up to `limit` for `p` to exit, sampling its peak resident size (VmHWM) meanwhile: the
+// exit code (nullopt: still running) and the peak in KiB. For tests that bound a process's
+// memory against a server that lies.
+inline std::pair<std::optional<int>, long> wait_exit_sampling_peak(
+    process& p, std::chrono::milliseconds limit) {
+  long peak_kib = 0;
+  std::optional<int> code;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!(code = p.wait_exit(std::chrono::milliseconds(100))) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::ifstream status("/proc/" + std::to_string(p.pid()) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.starts_with("VmHWM:"))
+        peak_kib = std::max(peak_kib, std::stol(line.substr(6)));
+  }
+  return {code, peak_kib};
+}
 
 // A process run to its end: exit code (nullopt when `limit` passed first), stdout and stderr.
 struct outcome {

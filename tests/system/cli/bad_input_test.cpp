@@ -40,18 +40,6 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-// stderr's lines that are not timestamped log records.
-std::vector<std::string> message_lines(const std::string& err) {
-  static const std::regex log_record("^[0-9]{4}-[0-9]{2}-[0-9]{2}T");
-  std::vector<std::string> out;
-  std::istringstream in(err);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && !std::regex_search(line, log_record))
-      out.push_back(line);
-  return out;
-}
-
 struct bad_case {
   std::vector<std::string> args;
   int exit;             // 2: a usage error; 1: anything else
@@ -268,7 +256,7 @@ TEST_CASE("every program and subcommand refuses bad input with one line and chan
       continue;
     }
     CHECK(*o.code == k.exit);
-    const auto lines = message_lines(o.err);
+    const auto lines = cbes::test::message_lines(o.err);
     CHECK(lines.size() == 1);
     if (!lines.empty())
       CHECK(lines.front().find(k.problem) != std::string::npos);

@@ -13,15 +13,18 @@ using namespace connector_st;
 
 namespace {
 
-// The lines of stderr that are not log records (the log is timestamped).
-std::vector<std::string> message_lines(const std::string& err) {
-  std::vector<std::string> out;
-  std::istringstream in(err);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && !std::regex_search(line, std::regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")))
-      out.push_back(line);
-  return out;
+// Runs `cbes` with `o` (a server in it lies) until it ends by itself — no hang — and checks what
+// any lie must come to: exit 1, one line, a peak resident size under 64 MiB. That line.
+std::string cbes_against_liar(const fs::path& dir, const sandbox& sb, const config_options& o) {
+  cbes::test::process p({bin("cbes"), "--config", write_config(dir, sb, o).string()});
+  const auto [code, peak_kib] = cbes::test::wait_exit_sampling_peak(p, std::chrono::seconds(180));
+  INFO(p.errors());
+  REQUIRE(code);
+  CHECK(*code == 1);
+  const auto lines = cbes::test::message_lines(p.errors());
+  REQUIRE(lines.size() == 1);
+  CHECK(peak_kib < 64 * 1024);
+  return lines[0];
 }
 
 }  // namespace
@@ -36,7 +39,7 @@ TEST_CASE(
   auto r = run_tool({bin("cbes"), "--config", write_config(dir, sb, wrong).string()});
   INFO(r.err);
   CHECK(r.code == 1);
-  auto lines = message_lines(r.err);
+  auto lines = cbes::test::message_lines(r.err);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].starts_with("cbes: "));
   CHECK(lines[0].find("authentication") != std::string::npos);
@@ -46,7 +49,7 @@ TEST_CASE(
   r = run_tool({bin("cbes"), "--config", write_config(dir, sb, missing).string()});
   INFO(r.err);
   CHECK(r.code == 1);
-  lines = message_lines(r.err);
+  lines = cbes::test::message_lines(r.err);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("no-such-bucket") != std::string::npos);
 
@@ -65,7 +68,7 @@ TEST_CASE(
   r = run_tool({bin("cbes"), "--config", path.string()});
   INFO(r.err);
   CHECK(r.code == 1);
-  lines = message_lines(r.err);
+  lines = cbes::test::message_lines(r.err);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("DCP Reader") != std::string::npos);
 }
@@ -78,7 +81,7 @@ TEST_CASE("cbes exits 1 with one line when Elasticsearch cannot be reached") {
   auto r = run_tool({bin("cbes"), "--config", write_config(dir, sb, o).string()});
   INFO(r.err);
   CHECK(r.code == 1);
-  auto lines = message_lines(r.err);
+  auto lines = cbes::test::message_lines(r.err);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("127.0.0.1:1") != std::string::npos);
 }
@@ -97,7 +100,7 @@ TEST_CASE("a malformed config and bad arguments are refused before anything conn
 
   r = run_tool({bin("cbes"), "--no-such-option"});
   CHECK(r.code == 2);
-  CHECK(message_lines(r.err).size() == 1);
+  CHECK(cbes::test::message_lines(r.err).size() == 1);
   r = run_tool({bin("cbes-checkpoint-backup"), "--config", (dir / "bad.toml").string()});
   CHECK(r.code == 2);  // --output is required
   CHECK(r.err.find("output") != std::string::npos);
@@ -206,26 +209,45 @@ TEST_CASE("cbes against a lying Elasticsearch: bounded memory, no hang, one line
   cbes::test::liar l(script);
   config_options o;
   o.es_host = "http://" + l.address();
-  cbes::test::process p({bin("cbes"), "--config", write_config(dir, sb, o).string()});
-  // The peak resident size, sampled while waiting for the exit.
-  long peak_kib = 0;
-  std::optional<int> code;
-  const auto deadline = std::chrono::steady_clock::now() + 180s;
-  while (!(code = p.wait_exit(100ms)) && std::chrono::steady_clock::now() < deadline) {
-    std::ifstream status("/proc/" + std::to_string(p.pid()) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-      if (line.starts_with("VmHWM:"))
-        peak_kib = std::max(peak_kib, std::stol(line.substr(6)));
-  }
-  INFO(p.errors());
-  REQUIRE(code);  // it ended by itself: no hang
-  CHECK(*code == 1);
-  const auto lines = message_lines(p.errors());
-  REQUIRE(lines.size() == 1);
-  CHECK(lines[0].find(l.address()) != std::string::npos);
   // The root document is read up to 1 MiB (bulk responses up to 256 MiB): an unbounded reader
   // takes gigabytes in these 30 s, and reading up to the bulk limit took 550 MB.
-  CHECK(peak_kib < 64 * 1024);
+  CHECK(cbes_against_liar(dir, sb, o).find(l.address()) != std::string::npos);
   CHECK(l.connections() >= 1);
+}
+
+// A whole `cbes` process against a lying Couchbase KV service (raw sockets, none of our mcbp
+// code on its side; the connection alone is in tests/integration/couchbase/hostile_test.cpp):
+// a frame announcing a 4 GiB body, a truncated frame then silence, a flood of frames nobody
+// asked for. Each ends as a failed bootstrap does — one line, exit 1 — without buffering what
+// was promised or hanging.
+TEST_CASE("cbes against a lying Couchbase: bounded memory, no hang, one line and exit 1") {
+  sandbox sb(10);  // its Elasticsearch; the liar is the Couchbase
+  const auto dir = fresh_dir("hostile-couchbase");
+  using cbes::test::liar;
+  std::function<void(liar::conn&)> script;
+  SECTION("a body length of 4 GiB") {
+    script = [](liar::conn& c) {
+      auto [op, opaque] = c.read_mcbp_request();
+      c.write(liar::mcbp_response_header(op, 0xfffffff0U, opaque));
+      c.stay_silent();
+    };
+  }
+  SECTION("a truncated frame, then silence") {
+    script = [](liar::conn& c) {
+      auto [op, opaque] = c.read_mcbp_request();
+      c.write(liar::mcbp_response_header(op, 100, opaque) + "only ten b");
+      c.stay_silent();
+    };
+  }
+  SECTION("a flood of frames nobody asked for") {
+    script = [](liar::conn& c) { c.flood_unsolicited_mcbp_frames(); };
+  }
+  // Not on 127.0.0.1: when the seed fails, cbes also asks for the config over HTTP on port 8091
+  // of the seed's host, where a README session's sandbox may be running.
+  liar l(script, "127.0.0.2");
+  config_options o;
+  o.couchbase_host = l.address();
+  CHECK(cbes_against_liar(dir, sb, o).starts_with("cbes: couchbase: could not bootstrap"));
+  CHECK(l.connections() >= 1);
+  CHECK(l.wait_hung_up(10s));  // the liar's connection was closed, not left open
 }

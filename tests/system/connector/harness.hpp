@@ -116,7 +116,8 @@ struct config_options {
   int total = 1;
   std::string couchbase_password = "password";
   std::string bucket = "default";
-  std::string es_host;  // empty: the sandbox's
+  std::string es_host;         // empty: the sandbox's
+  std::string couchbase_host;  // host:port of a KV service; empty: the sandbox's
   // TLS to both: the sandbox's TLS KV port and `ca_file` as pathToCaCertificate of both.
   std::string ca_file;
   std::string es_ca_file;  // Elasticsearch's, when it differs from ca_file
@@ -133,7 +134,11 @@ inline fs::path write_config(const fs::path& dir, const sandbox& sb, const confi
   f << "[group]\nname = '" << o.group << "'\n"
     << "[group.static]\nmemberNumber = " << o.member << "\ntotalMembers = " << o.total << "\n"
     << "[metrics]\nhttpPort = 0\nlogInterval = '0'\n"
-    << "[couchbase]\nhosts = ['" << (o.ca_file.empty() ? sb.kv : sb.kv_tls) << "=kv']\n"
+    << "[couchbase]\nhosts = ['"
+    << (!o.couchbase_host.empty() ? o.couchbase_host
+        : o.ca_file.empty()       ? sb.kv
+                                  : sb.kv_tls)
+    << "=kv']\n"
     << "bucket = '" << o.bucket << "'\n"
     << (o.ca_file.empty() ? ""
                           : "secureConnection = true\npathToCaCertificate = '" + o.ca_file + "'\n")

@@ -11,9 +11,12 @@
 
 namespace cbes::test {
 
-inline std::uint16_t dead_port() {
+// `host` another loopback address than 127.0.0.1 for a Couchbase seed: a client whose seeds
+// fail asks port 8091 of the seed's host for the config, where a sandbox on the usual ports
+// (the quickstart's, a developer's) would answer for a bucket of the same name.
+inline std::uint16_t dead_port(const char* host = "127.0.0.1") {
   boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address(host), 0});
   return a.local_endpoint().port();
 }
 

@@ -2,7 +2,7 @@
 // Autonomous Operations quickstart: the block after `<!-- readme-session: <name> -->` goes to
 // bash from the source folder, with `build/bin/` pointing at this build. They use the sandbox's
 // fixed default ports (as a reader would), so each checks first that they are free, and ctest
-// runs them one at a time (RESOURCE_LOCK in tests/CMakeLists.txt).
+// runs each alone (RUN_SERIAL in tests/CMakeLists.txt, which says why).
 #include <catch2/catch.hpp>
 
 #include <chrono>

@@ -111,6 +111,13 @@ class liar {
       while (write(burst)) {
       }
     }
+    // Reads a request's head, then sends the head of a 200 with a 100-byte body and nothing
+    // more: a client without a read deadline would wait for ever.
+    void headers_then_silence() {
+      read_until("\r\n\r\n");
+      write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+      stay_silent();
+    }
     // Says nothing until the peer hangs up (or the liar stops): a server that never answers.
     void stay_silent() {
       std::string sink;
@@ -140,12 +147,12 @@ class liar {
     liar& owner_;
   };
 
-  // A 24-byte mcbp response header, written byte by byte (none of our codec): `magic` (0x81 is
-  // a response), `opcode`, status success, `body_length`, `opaque`.
+  // A 24-byte mcbp response header, written byte by byte (none of our codec): magic 0x81 (a
+  // response), `opcode`, status success, `body_length`, `opaque`.
   static std::string mcbp_response_header(std::uint8_t opcode, std::uint32_t body_length,
-                                          std::uint32_t opaque, std::uint8_t magic = 0x81) {
+                                          std::uint32_t opaque) {
     std::string h(24, '\0');
-    h[0] = static_cast<char>(magic);
+    h[0] = static_cast<char>(0x81);
     h[1] = static_cast<char>(opcode);
     for (int i = 0; i < 4; ++i) {
       h[8 + i] = static_cast<char>(body_length >> (24 - 8 * i));

@@ -200,11 +200,7 @@ TEST_CASE("cbes against a lying Elasticsearch: bounded memory, no hang, one line
     script = [](cbes::test::liar::conn& c) { c.endless_chunked_response(); };
   }
   SECTION("headers, then silence") {
-    script = [](cbes::test::liar::conn& c) {
-      c.read_until("\r\n\r\n");
-      c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
-      c.stay_silent();
-    };
+    script = [](cbes::test::liar::conn& c) { c.headers_then_silence(); };
   }
   cbes::test::liar l(script);
   config_options o;

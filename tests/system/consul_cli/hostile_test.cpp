@@ -1,8 +1,8 @@
 // Whole `cbes-consul` processes — a worker (`run`) and an administration command (`groups`) —
 // against a lying Consul agent (raw sockets, none of our HTTP code on its side; libconsul alone
 // is in tests/integration/consul/hostile_test.cpp). They must neither grow without bound nor
-// hang: a body past the limit ends either with one line and exit 1 (a malformed answer is not
-// an outage, so `run` does not wait for it); an agent that goes silent is an outage — `run`
+// hang: a body past the limit ends both with one line and exit 1 (a malformed answer is not an
+// outage, so `run` does not wait for it); an agent that goes silent is an outage — `run`
 // says so and waits, and still stops at once on SIGTERM.
 #include "system/consul_cli/harness.hpp"
 
@@ -47,11 +47,7 @@ TEST_CASE("cbes-consul against a Consul that sends an endless body: one line, ex
 }
 
 TEST_CASE("cbes-consul run against a Consul that answers headers, then nothing: waits, stops") {
-  liar l([](liar::conn& c) {
-    c.read_until("\r\n\r\n");
-    c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
-    c.stay_silent();
-  });
+  liar l([](liar::conn& c) { c.headers_then_silence(); });
   cbes::test::process p(run_args(l));
   // A silent agent is an outage: the worker says why it waits, and tries again.
   REQUIRE(cbes::test::eventually(

@@ -21,11 +21,15 @@
 
 namespace {
 
-std::string readme_text() {
-  std::ifstream in(std::string(CBES_SOURCE_DIR) + "/README.md");
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string readme_text() {
+  return file_text(std::string(CBES_SOURCE_DIR) + "/README.md");
 }
 
 std::string readme_block(const std::string& marker) {
@@ -76,12 +80,8 @@ std::string run_session(const std::string& marker, std::chrono::minutes limit,
   const auto code = session.wait_exit(limit);
   const std::string out = session.output();
   std::string logs;
-  for (const auto& path : extra_logs) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    logs += "\n--- " + path + ":\n" + ss.str();
-  }
+  for (const auto& path : extra_logs)
+    logs += "\n--- " + path + ":\n" + file_text(path);
   INFO(out << "\n--- stderr:\n" << session.errors() << logs);
   REQUIRE(code.has_value());
   return out;
@@ -107,7 +107,7 @@ TEST_CASE("every README session waits for the sandbox it starts before using it"
       if (line.empty() || line[0] == '#')
         continue;
       command += line;
-      if (!line.empty() && line.back() == '\\') {  // continued on the next line
+      if (line.back() == '\\') {  // continued on the next line
         command.pop_back();
         continue;
       }
@@ -148,11 +148,9 @@ TEST_CASE("the README's Autonomous Operations session runs as written") {
   CHECK(std::regex_search(out, std::regex(R"(\{"count":[0-9]+)")));
   CHECK(out.find("actions = 100\n") != std::string::npos);
   for (int i = 1; i <= 3; ++i) {
-    std::ifstream log("/tmp/cbes-worker-" + std::to_string(i) + ".log");
-    std::stringstream ss;
-    ss << log.rdbuf();
-    INFO("worker " << i << ":\n" << ss.str());
-    CHECK(ss.str().find("left group 'my-ao-group'") != std::string::npos);
+    const auto log = file_text("/tmp/cbes-worker-" + std::to_string(i) + ".log");
+    INFO("worker " << i << ":\n" << log);
+    CHECK(log.find("left group 'my-ao-group'") != std::string::npos);
   }
 }
 
